@@ -1,0 +1,283 @@
+#include "sim/faults.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace sluice::sim {
+
+const char* profile_name(FaultProfile profile) {
+  switch (profile) {
+    case FaultProfile::none: return "none";
+    case FaultProfile::network: return "network";
+    case FaultProfile::disk: return "disk";
+    case FaultProfile::process: return "process";
+    case FaultProfile::clock: return "clock";
+    case FaultProfile::all: return "all";
+  }
+  return "unknown";
+}
+
+bool parse_profile(const std::string& text, FaultProfile* out) {
+  for (FaultProfile p : {FaultProfile::none, FaultProfile::network, FaultProfile::disk,
+                         FaultProfile::process, FaultProfile::clock, FaultProfile::all}) {
+    if (text == profile_name(p)) {
+      *out = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string FaultConfig::summary() const {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "network=%d disk=%d process=%d clock=%d every~%s loss<=%.3f dup<=%.3f "
+                "reorder<=%.3f wipe=%.2f ioerr<=%.3f torn=%d",
+                network, disk, process, clock, format_duration(interval_mean).c_str(), loss_max,
+                duplicate_max, reorder_max, empty_disk_share, io_error_max, unsynced_may_survive);
+  return buf;
+}
+
+FaultConfig draw_fault_config(Rng& rng, FaultProfile profile) {
+  FaultConfig c;
+  const bool all = profile == FaultProfile::all;
+  c.network = all || profile == FaultProfile::network;
+  c.disk = all || profile == FaultProfile::disk;
+  c.process = all || profile == FaultProfile::process;
+  c.clock = all || profile == FaultProfile::clock;
+  // Swarm: every seed has its own mix of rates, from gentle to brutal.
+  c.interval_mean = Duration::millis(uniform_between(rng, 100, 3'000));
+  c.fault_duration_max = Duration::millis(uniform_between(rng, 200, 4'000));
+  c.loss_max = unit_double(rng) * 0.2;
+  c.duplicate_max = unit_double(rng) * 0.1;
+  c.reorder_max = unit_double(rng) * 0.3;
+  c.empty_disk_share = chance(rng, 0.5) ? unit_double(rng) * 0.3 : 0.0;
+  c.io_error_max = unit_double(rng) * 0.05;
+  c.unsynced_may_survive = chance(rng, 0.5);
+  c.skew_max = Duration::millis(uniform_between(rng, 1, 2'000));
+  c.drift_ppm_max = uniform_between(rng, 0, 100'000);
+  c.step_max = Duration::millis(uniform_between(rng, 1, 5'000));
+  return c;
+}
+
+FaultInjector::FaultInjector(ClusterBase* cluster, Rng rng, FaultConfig config)
+    : cluster_(cluster), rng_(rng), config_(std::move(config)) {}
+
+void FaultInjector::start(Timestamp until) {
+  until_ = until;
+  if (!(config_.network || config_.disk || config_.process || config_.clock)) return;
+  if (config_.disk) {
+    for (NodeId id : cluster_->servers()) {
+      DiskFaults f = cluster_->disk(id).faults();
+      f.unsynced_may_survive = config_.unsynced_may_survive;
+      cluster_->disk(id).set_faults(f);
+    }
+  }
+  schedule_next();
+}
+
+void FaultInjector::schedule_next() {
+  const Duration gap{static_cast<std::int64_t>(uniform_below(rng_, 2 * config_.interval_mean.ns) + 1)};
+  if (cluster_->scheduler().now() + gap >= until_) return;
+  const std::uint64_t epoch = epoch_;
+  cluster_->scheduler().after(gap, [this, epoch] {
+    if (epoch != epoch_) return;
+    inject();
+    schedule_next();
+  });
+}
+
+Duration FaultInjector::fault_duration() {
+  return Duration{uniform_between(rng_, Duration::millis(10).ns, config_.fault_duration_max.ns)};
+}
+
+bool FaultInjector::protected_from_data_loss(NodeId id) const {
+  return std::find(config_.data_loss_protected.begin(), config_.data_loss_protected.end(), id) !=
+         config_.data_loss_protected.end();
+}
+
+void FaultInjector::inject() {
+  std::vector<int> families;
+  if (config_.network) families.push_back(0);
+  if (config_.process) families.push_back(1);
+  if (config_.disk) families.push_back(2);
+  if (config_.clock) families.push_back(3);
+  switch (pick(rng_, families)) {
+    case 0: network_fault(); break;
+    case 1: process_fault(); break;
+    case 2: disk_fault(); break;
+    case 3: clock_fault(); break;
+    default: SLUICE_ASSERT(false, "unknown fault family");
+  }
+}
+
+void FaultInjector::network_fault() {
+  SimNetwork& net = cluster_->network();
+  std::vector<NodeId> nodes = cluster_->servers();
+  shuffle(rng_, nodes);
+  const Duration d = fault_duration();
+  const std::uint64_t epoch = epoch_;
+  auto heal_later = [&] {
+    cluster_->scheduler().after(d, [this, epoch] {
+      if (epoch == epoch_) cluster_->network().heal();
+    });
+  };
+  switch (uniform_below(rng_, 6)) {
+    case 0: {  // majority / minority
+      const std::size_t minority = (nodes.size() - 1) / 2;
+      std::vector<NodeId> a(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(minority));
+      std::vector<NodeId> b(nodes.begin() + static_cast<std::ptrdiff_t>(minority), nodes.end());
+      net.partition(a, b);
+      count("net.partition_majority");
+      heal_later();
+      break;
+    }
+    case 1: {  // isolate one
+      std::vector<NodeId> others(nodes.begin() + 1, nodes.end());
+      net.isolate(nodes[0], others);
+      count("net.isolate");
+      heal_later();
+      break;
+    }
+    case 2: {  // asymmetric: one direction of one link
+      if (nodes.size() >= 2) net.block(nodes[0], nodes[1]);
+      count("net.asymmetric");
+      heal_later();
+      break;
+    }
+    case 3: {
+      net.majorities_ring(nodes);
+      count("net.majorities_ring");
+      heal_later();
+      break;
+    }
+    case 4: {  // clog a node's links for a while
+      for (NodeId other : nodes) {
+        if (other == nodes[0]) continue;
+        net.clog(nodes[0], other, cluster_->scheduler().now() + d);
+        net.clog(other, nodes[0], cluster_->scheduler().now() + d);
+      }
+      count("net.clog");
+      break;
+    }
+    default: {  // a lossy, duplicating, reordering stretch
+      LinkConfig lossy = net.default_link();
+      lossy.loss = unit_double(rng_) * config_.loss_max;
+      lossy.duplicate = unit_double(rng_) * config_.duplicate_max;
+      lossy.reorder = unit_double(rng_) * config_.reorder_max;
+      const LinkConfig normal = net.default_link();
+      net.set_default_link(lossy);
+      cluster_->scheduler().after(d, [this, epoch, normal] {
+        if (epoch == epoch_) cluster_->network().set_default_link(normal);
+      });
+      count("net.lossy");
+      break;
+    }
+  }
+}
+
+void FaultInjector::process_fault() {
+  const NodeId id = pick(rng_, cluster_->servers());
+  const Duration d = fault_duration();
+  const std::uint64_t epoch = epoch_;
+  if (chance(rng_, 0.3)) {
+    if (cluster_->state(id) != ProcessState::running) return;
+    cluster_->pause(id);
+    count("proc.pause");
+    cluster_->scheduler().after(d, [this, epoch, id] {
+      if (epoch == epoch_) cluster_->resume(id);
+    });
+    return;
+  }
+  if (cluster_->state(id) == ProcessState::down) return;
+  cluster_->crash(id);
+  const bool wipe = !protected_from_data_loss(id) && chance(rng_, config_.empty_disk_share);
+  count(wipe ? "proc.crash_wipe" : "proc.crash");
+  cluster_->scheduler().after(d, [this, epoch, id, wipe] {
+    if (epoch == epoch_ && cluster_->state(id) == ProcessState::down) cluster_->restart(id, wipe);
+  });
+}
+
+void FaultInjector::disk_fault() {
+  const NodeId id = pick(rng_, cluster_->servers());
+  SimDisk& disk = cluster_->disk(id);
+  const Duration d = fault_duration();
+  const std::uint64_t epoch = epoch_;
+  switch (uniform_below(rng_, 3)) {
+    case 0: {  // a stretch of IO errors
+      DiskFaults f = disk.faults();
+      f.read_error = unit_double(rng_) * config_.io_error_max;
+      f.write_error = unit_double(rng_) * config_.io_error_max;
+      f.sync_error = unit_double(rng_) * config_.io_error_max;
+      disk.set_faults(f);
+      count("disk.io_errors");
+      break;
+    }
+    case 1: {
+      DiskFaults f = disk.faults();
+      f.full = true;
+      disk.set_faults(f);
+      count("disk.full");
+      break;
+    }
+    default: {
+      // Corrupt a minority only: count the nodes already corrupted.
+      if (protected_from_data_loss(id)) return;
+      if (disk.corrupt()) {
+        count("disk.corrupt");
+        // Restart so that recovery reads the damage.
+        cluster_->crash(id);
+        cluster_->restart(id, false);
+      }
+      return;
+    }
+  }
+  cluster_->scheduler().after(d, [this, epoch, id] {
+    if (epoch != epoch_) return;
+    SimDisk& dk = cluster_->disk(id);
+    DiskFaults f = dk.faults();
+    f.read_error = f.write_error = f.sync_error = 0.0;
+    f.full = false;
+    dk.set_faults(f);
+  });
+}
+
+void FaultInjector::clock_fault() {
+  const NodeId id = pick(rng_, cluster_->servers());
+  SimClock& clock = cluster_->clock(id);
+  const Timestamp now = cluster_->scheduler().now();
+  switch (uniform_below(rng_, 3)) {
+    case 0:
+      clock.set_skew(now, Duration{uniform_between(rng_, -config_.skew_max.ns, config_.skew_max.ns)});
+      count("clock.skew");
+      break;
+    case 1:
+      clock.set_drift_ppm(now, uniform_between(rng_, -config_.drift_ppm_max, config_.drift_ppm_max));
+      count("clock.drift");
+      break;
+    default:
+      clock.step(Duration{uniform_between(rng_, -config_.step_max.ns, config_.step_max.ns)});
+      count("clock.step");
+      break;
+  }
+}
+
+void FaultInjector::heal_all() {
+  ++epoch_;
+  cluster_->network().heal();
+  LinkConfig calm = cluster_->network().default_link();
+  calm.loss = calm.duplicate = calm.reorder = 0.0;
+  cluster_->network().set_default_link(calm);
+  for (NodeId id : cluster_->servers()) {
+    SimDisk& disk = cluster_->disk(id);
+    DiskFaults f = disk.faults();
+    f.read_error = f.write_error = f.sync_error = 0.0;
+    f.full = false;
+    disk.set_faults(f);
+    if (cluster_->state(id) == ProcessState::paused) cluster_->resume(id);
+    if (cluster_->state(id) == ProcessState::down) cluster_->restart(id, false);
+  }
+  cluster_->trace().event(cluster_->scheduler().now(), "faults.heal_all");
+}
+
+}  // namespace sluice::sim

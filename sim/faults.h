@@ -1,0 +1,83 @@
+// Fault profiles, per-seed fault rates (swarm testing), and the injector that
+// applies faults to a cluster during the safety phase and heals them all at
+// the start of the liveness phase.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/common/random.h"
+#include "sim/cluster.h"
+
+namespace sluice::sim {
+
+enum class FaultProfile { none, network, disk, process, clock, all };
+const char* profile_name(FaultProfile profile);
+bool parse_profile(const std::string& text, FaultProfile* out);
+
+// Rates and bounds for one run, drawn from its seed.
+struct FaultConfig {
+  bool network = false;
+  bool disk = false;
+  bool process = false;
+  bool clock = false;
+  Duration interval_mean = Duration::seconds(1);  // between two injected faults
+  Duration fault_duration_max = Duration::seconds(2);
+  // network
+  double loss_max = 0.0;
+  double duplicate_max = 0.0;
+  double reorder_max = 0.0;
+  // process
+  double empty_disk_share = 0.0;  // of restarts that come back with an empty disk
+  // disk
+  double io_error_max = 0.0;
+  bool unsynced_may_survive = false;  // crashes keep a prefix and tear the next write
+  // clock
+  Duration skew_max = Duration::millis(500);
+  std::int64_t drift_ppm_max = 1'000;
+  Duration step_max = Duration::seconds(2);
+  // Nodes whose disk is never wiped or corrupted: the demonstration
+  // protocol's primary has no failover. Raft will need none.
+  std::vector<NodeId> data_loss_protected;
+
+  std::string summary() const;
+};
+
+FaultConfig draw_fault_config(Rng& rng, FaultProfile profile);
+
+class FaultInjector {
+ public:
+  FaultInjector(ClusterBase* cluster, Rng rng, FaultConfig config);
+
+  // Injects faults from now until `until`.
+  void start(Timestamp until);
+  // Ends every fault: heals the network, clears disk faults, resumes paused
+  // and restarts crashed processes. Clock skew and drift stay: a cluster must
+  // make progress with imperfect clocks.
+  void heal_all();
+
+  // How many faults of each kind were injected, by name.
+  const std::map<std::string, std::uint64_t>& counts() const { return counts_; }
+
+ private:
+  void schedule_next();
+  void inject();
+  void network_fault();
+  void process_fault();
+  void disk_fault();
+  void clock_fault();
+  Duration fault_duration();
+  bool protected_from_data_loss(NodeId id) const;
+  void count(const char* kind) { ++counts_[kind]; }
+
+  ClusterBase* cluster_;
+  Rng rng_;
+  FaultConfig config_;
+  Timestamp until_{0};
+  std::uint64_t epoch_ = 0;  // bumped by heal_all: pending repairs of older faults are void
+  std::map<std::string, std::uint64_t> counts_;
+};
+
+}  // namespace sluice::sim

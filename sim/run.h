@@ -1,0 +1,60 @@
+// One simulation run from a seed, and a swarm of runs.
+//
+// A run draws its configuration from its seed (swarm testing): cluster size,
+// fault rates, BUGGIFY sites, client count. Flags given explicitly override
+// the draw, and the reproduce command repeats exactly those flags, so a
+// failing seed from a swarm replays with the one printed command line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common/hooks.h"
+#include "core/common/time.h"
+#include "sim/faults.h"
+#include "sim/toy/primary_backup.h"
+
+namespace sluice::sim {
+
+// What the user asked for; unset fields are drawn from the seed.
+struct RunSpec {
+  std::uint64_t seed = 1;
+  std::optional<int> nodes;
+  std::optional<Duration> duration;
+  std::optional<FaultProfile> faults;
+  toy::Mode mode = toy::Mode::correct;
+  std::string trace_path;  // empty: no trace file
+  Duration liveness_bound = Duration::seconds(30);
+
+  // The sluice-sim command line that replays this run.
+  std::string reproduce_command() const;
+};
+
+struct RunResult {
+  std::uint64_t seed = 0;
+  int nodes = 0;
+  FaultProfile faults = FaultProfile::none;
+  std::string fault_summary;
+  Duration simulated;
+  double wall_seconds = 0;
+  std::uint64_t events = 0;
+  std::uint64_t trace_hash = 0;
+  std::uint64_t acked_writes = 0;
+  std::uint64_t operations = 0;
+  std::vector<std::string> violations;
+  ProbeCounters probes;
+  std::vector<std::string> buggify_fired;  // sites that fired at least once
+  std::string fault_counts;
+  std::string reproduce;
+
+  bool ok() const { return violations.empty(); }
+};
+
+RunResult run_one(const RunSpec& spec);
+
+// Human-readable report of one run.
+std::string format_report(const RunResult& result, bool verbose);
+
+}  // namespace sluice::sim

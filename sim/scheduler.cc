@@ -1,0 +1,44 @@
+#include "sim/scheduler.h"
+
+#include <algorithm>
+
+#include "core/common/status.h"
+
+namespace sluice::sim {
+
+void Scheduler::at(Timestamp when, Action action) {
+  SLUICE_ASSERT(when >= now_, "an event scheduled in the past");
+  heap_.push_back(Event{when.ns, next_sequence_++, std::move(action)});
+  std::push_heap(heap_.begin(), heap_.end(), later);
+}
+
+bool Scheduler::step() {
+  if (heap_.empty()) return false;
+  std::pop_heap(heap_.begin(), heap_.end(), later);
+  Event event = std::move(heap_.back());
+  heap_.pop_back();
+  SLUICE_ASSERT(event.time >= now_.ns, "virtual time went backwards");
+  now_ = Timestamp{event.time};
+  ++processed_;
+  event.action();
+  if (after_event_) after_event_();
+  return true;
+}
+
+void Scheduler::run_until(Timestamp limit) {
+  while (!heap_.empty() && heap_.front().time <= limit.ns) step();
+  if (now_ < limit) now_ = limit;
+}
+
+bool Scheduler::run_while(const std::function<bool()>& keep_going, Timestamp limit) {
+  while (keep_going()) {
+    if (heap_.empty() || heap_.front().time > limit.ns) {
+      if (now_ < limit) now_ = limit;
+      return false;
+    }
+    step();
+  }
+  return true;
+}
+
+}  // namespace sluice::sim

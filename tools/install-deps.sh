@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sluice needs to build, test and benchmark.
+# Idempotent: it calls apt-get only when a package is missing, so the README
+# commands can run it every time at no cost. Debian 12 (bookworm) is the target.
+set -euo pipefail
+
+packages=(
+  build-essential   # g++ and make
+  cmake
+  ninja-build
+  ccache
+  git
+  python3
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  librapidcheck-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "install-deps: missing packages (${missing[*]}) and not root; run as root or install sudo" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
