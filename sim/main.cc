@@ -34,6 +34,8 @@ Options:
   --duration D           simulated length of the safety phase (default 10s),
                          e.g. 500ms, 30s, 2m
   --faults P             none, network, disk, process, clock or all (default all)
+  --clients N            simulated clients (default: drawn, 1 to 4; 0 = idle)
+  --think D              longest client pause between requests (default 50ms)
   --protocol M           correct (default) or naive: the demonstration
                          protocol's mode; naive acknowledges writes before
                          they are durable and must be caught
@@ -101,6 +103,14 @@ Args parse(int argc, char** argv) {
       if (!parse_duration(value(), &d) || d.ns <= 0) usage_error(flag + " takes a duration such as 500ms or 30s");
       if (flag == "--duration") a.spec.duration = d;
       else a.spec.liveness_bound = d;
+    } else if (flag == "--clients") {
+      std::uint64_t n = 0;
+      if (!parse_u64(value(), &n) || n > 1000) usage_error("--clients takes 0 to 1000");
+      a.spec.clients = static_cast<int>(n);
+    } else if (flag == "--think") {
+      Duration d;
+      if (!parse_duration(value(), &d) || d.ns < 0) usage_error("--think takes a duration such as 10ms");
+      a.spec.think_max = d;
     } else if (flag == "--faults") {
       FaultProfile p;
       if (!parse_profile(value(), &p)) usage_error("--faults takes none, network, disk, process, clock or all");

@@ -29,6 +29,19 @@ bool converged(Cluster& cluster, NodeId primary) {
   return true;
 }
 
+// Checks convergence every 20 ms of virtual time (not after every event:
+// the check reads every log).
+bool wait_for_convergence(Scheduler& scheduler, Cluster& cluster, NodeId primary, Timestamp deadline) {
+  bool done = false;
+  std::function<void()> check = [&] {
+    done = converged(cluster, primary);
+    if (!done && scheduler.now() < deadline) scheduler.after(Duration::millis(20), check);
+  };
+  check();
+  scheduler.run_while([&] { return !done; }, deadline);
+  return done;
+}
+
 }  // namespace
 
 std::string RunSpec::reproduce_command() const {
@@ -36,6 +49,8 @@ std::string RunSpec::reproduce_command() const {
   if (nodes) cmd += " --nodes " + std::to_string(*nodes);
   if (duration) cmd += " --duration " + std::to_string(duration->to_ms()) + "ms";
   if (faults) cmd += std::string(" --faults ") + profile_name(*faults);
+  if (clients) cmd += " --clients " + std::to_string(*clients);
+  if (think_max) cmd += " --think " + std::to_string(think_max->ns / 1000) + "us";
   if (mode != toy::Mode::correct) cmd += std::string(" --protocol ") + toy::mode_name(mode);
   return cmd;
 }
@@ -56,6 +71,8 @@ RunResult run_one(const RunSpec& spec) {
   FaultConfig fault_config = draw_fault_config(draw, profile);
   toy::WorkloadOptions workload_options;
   workload_options.clients = static_cast<int>(uniform_between(draw, 1, 4));
+  if (spec.clients) workload_options.clients = *spec.clients;
+  if (spec.think_max) workload_options.think_max = *spec.think_max;
   workload_options.read_share = 0.1 + unit_double(draw) * 0.4;
   const double buggify_enable = chance(draw, 0.5) ? 0.25 : 0.0;
 
@@ -122,19 +139,19 @@ RunResult run_one(const RunSpec& spec) {
   if (!scheduler.run_while([&] { return !probe_done; }, liveness_deadline)) {
     result.violations.push_back("liveness: no write and read completed within " +
                                 format_duration(spec.liveness_bound) + " after healing");
-  } else if (!scheduler.run_while([&] { return !converged(cluster, primary); }, liveness_deadline)) {
+  } else if (!wait_for_convergence(scheduler, cluster, primary, liveness_deadline)) {
     result.violations.push_back("liveness: replicas did not converge within " +
                                 format_duration(spec.liveness_bound) + " after healing");
   }
   trace.event(scheduler.now(), "run.end").u("events", scheduler.events_processed());
 
-  for (auto& v : toy::check_history(workload.history())) result.violations.push_back(std::move(v));
+  for (auto& v : workload.history().check()) result.violations.push_back(std::move(v));
 
   result.simulated = scheduler.now() - Timestamp{0};
   result.events = scheduler.events_processed();
   result.trace_hash = trace.hash();
-  result.acked_writes = workload.acked_writes();
-  result.operations = workload.history().size();
+  result.acked_writes = workload.history().acked_writes();
+  result.operations = workload.history().ops().size();
   result.probes = probes;
   for (const auto& [name, site] : buggify.sites()) {
     if (site.fired > 0) result.buggify_fired.push_back(name);

@@ -24,6 +24,8 @@ struct RunSpec {
   std::optional<int> nodes;
   std::optional<Duration> duration;
   std::optional<FaultProfile> faults;
+  std::optional<int> clients;  // 0: an idle cluster (only the liveness probe)
+  std::optional<Duration> think_max;  // client pause between requests
   toy::Mode mode = toy::Mode::correct;
   std::string trace_path;  // empty: no trace file
   Duration liveness_bound = Duration::seconds(30);

@@ -127,6 +127,7 @@ class PrimaryBackupNode {
   Options options_;
   Term epoch_;
   std::vector<LogEntry> log_;  // log_[i] has index i + 1
+  std::vector<std::string> values_;  // primary: decoded log_[i].data, for reads
   LogIndex commit_;
   LogIndex durable_;           // primary: its own log is durable through here
   bool recovering_ = false;    // primary: not serving until backups catch up

@@ -6,65 +6,115 @@
 
 namespace sluice::toy {
 
-std::vector<std::string> check_history(const std::vector<Op>& history) {
+std::size_t History::invoke(NodeId client, std::uint64_t request_id, Op::Kind kind,
+                            std::string value, Timestamp now) {
+  Op op;
+  op.client = client;
+  op.request_id = request_id;
+  op.kind = kind;
+  op.value = std::move(value);
+  op.invoked = now;
+  ops_.push_back(std::move(op));
+  return ops_.size() - 1;
+}
+
+void History::complete(std::size_t index, Op::Outcome outcome, Timestamp now,
+                       const std::vector<std::string>* read_values) {
+  Op& op = ops_[index];
+  SLUICE_ASSERT(op.outcome == Op::Outcome::pending, "an operation completes once");
+  op.outcome = outcome;
+  op.completed = now;
+  if (op.kind != Op::Kind::read || outcome != Op::Outcome::ok) return;
+  SLUICE_ASSERT(read_values != nullptr, "a successful read has values");
+  const auto& v = *read_values;
+  const std::size_t common = std::min(v.size(), reference_.size());
+  for (std::size_t i = 0; i < common; ++i) {
+    if (v[i] != reference_[i]) {
+      op.read_diverged = true;
+      op.read_values = v;
+      return;
+    }
+  }
+  op.read_length = v.size();
+  if (v.size() > reference_.size()) reference_.insert(reference_.end(), v.begin() + common, v.end());
+}
+
+std::uint64_t History::acked_writes() const {
+  std::uint64_t n = 0;
+  for (const Op& op : ops_) n += op.kind == Op::Kind::write && op.outcome == Op::Outcome::ok;
+  return n;
+}
+
+std::vector<std::string> History::check() const {
   std::vector<std::string> violations;
-  std::set<std::string> written;                  // every value any write sent
-  std::vector<const Op*> acked;                   // acknowledged writes
-  std::vector<const Op*> reads;                   // successful reads
-  for (const Op& op : history) {
+  std::set<std::string> written;
+  for (const Op& op : ops_) {
+    if (op.kind == Op::Kind::write) written.insert(op.value);
+  }
+  // (2) on the reference log: every agreeing read is a prefix of it.
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < reference_.size(); ++i) {
+    const std::string& v = reference_[i];
+    if (!written.count(v)) violations.push_back("unexpected value '" + v + "' in a read");
+    if (!position.emplace(v, i).second) violations.push_back("value '" + v + "' appears twice in a read");
+  }
+  std::vector<const Op*> acked, reads;
+  for (const Op& op : ops_) {
+    if (op.outcome != Op::Outcome::ok) continue;
     if (op.kind == Op::Kind::write) {
-      written.insert(op.value);
-      if (op.outcome == Op::Outcome::ok) acked.push_back(&op);
-    } else if (op.outcome == Op::Outcome::ok) {
+      acked.push_back(&op);
+    } else if (op.read_diverged) {
+      violations.push_back("a read sent at " + format_duration(op.invoked - Timestamp{0}) +
+                           " disagrees with other reads (" + std::to_string(op.read_values.size()) +
+                           " values vs a log of " + std::to_string(reference_.size()) + ")");
+    } else {
       reads.push_back(&op);
     }
   }
-  for (const Op* read : reads) {
-    std::set<std::string> seen;
-    for (const std::string& v : read->read_values) {
-      if (!written.count(v)) violations.push_back("unexpected value '" + v + "' in a read");
-      if (!seen.insert(v).second) violations.push_back("value '" + v + "' appears twice in a read");
-    }
-    for (const Op* w : acked) {
-      if (w->completed < read->invoked && !seen.count(w->value)) {
-        violations.push_back("lost acknowledged write '" + w->value + "' (acked at " +
-                             format_duration(w->completed - Timestamp{0}) +
-                             ", missing from a read sent at " +
-                             format_duration(read->invoked - Timestamp{0}) + ")");
-      }
-    }
-  }
-  // Every two successful reads are prefix-comparable (the log never rewrites
-  // itself), and a read is at least as long as every read that completed
-  // before it was sent (the log never forgets). Checked against the longest
-  // read so far, in completion order, which covers every pair.
-  std::vector<const Op*> by_completion = reads;
-  std::sort(by_completion.begin(), by_completion.end(),
-            [](const Op* a, const Op* b) { return a->completed < b->completed; });
-  const std::vector<std::string>* longest = nullptr;
-  for (const Op* r : by_completion) {
-    const auto& x = r->read_values;
-    if (longest != nullptr) {
-      const std::size_t n = std::min(x.size(), longest->size());
-      for (std::size_t i = 0; i < n; ++i) {
-        if (x[i] != (*longest)[i]) {
-          violations.push_back("two reads disagree at position " + std::to_string(i) + ": '" +
-                               x[i] + "' vs '" + (*longest)[i] + "'");
-          break;
+  // (1) and (3): sweep reads in the order they were sent, taking in the
+  // writes acknowledged and the reads completed before each was sent.
+  auto by_completion = [](const Op* a, const Op* b) { return a->completed < b->completed; };
+  std::sort(acked.begin(), acked.end(), by_completion);
+  std::vector<const Op*> completed_reads = reads;
+  std::sort(completed_reads.begin(), completed_reads.end(), by_completion);
+  std::vector<const Op*> by_invocation = reads;
+  std::sort(by_invocation.begin(), by_invocation.end(),
+            [](const Op* a, const Op* b) { return a->invoked < b->invoked; });
+  std::size_t next_write = 0, next_read = 0;
+  std::size_t needed = 0;            // a read must hold positions [0, needed)
+  const Op* needed_by = nullptr;     // the write that sets `needed`
+  std::size_t longest_before = 0;    // longest read completed so far
+  std::set<std::string> reported;
+  for (const Op* r : by_invocation) {
+    for (; next_write < acked.size() && acked[next_write]->completed < r->invoked; ++next_write) {
+      const Op* w = acked[next_write];
+      auto it = position.find(w->value);
+      if (it == position.end()) {
+        if (reported.insert(w->value).second) {
+          violations.push_back("lost acknowledged write '" + w->value + "' (acked at " +
+                               format_duration(w->completed - Timestamp{0}) +
+                               ", missing from a read sent at " +
+                               format_duration(r->invoked - Timestamp{0}) + ")");
         }
+      } else if (it->second + 1 > needed) {
+        needed = it->second + 1;
+        needed_by = w;
       }
     }
-    if (longest == nullptr || x.size() > longest->size()) longest = &x;
-  }
-  for (const Op* b : reads) {
-    for (const Op* a : reads) {
-      if (a->completed < b->invoked && a->read_values.size() > b->read_values.size()) {
-        violations.push_back("a read sent at " + format_duration(b->invoked - Timestamp{0}) +
-                             " returned " + std::to_string(b->read_values.size()) +
-                             " values, fewer than the " + std::to_string(a->read_values.size()) +
-                             " of a read that completed before it was sent");
-        break;
-      }
+    for (; next_read < completed_reads.size() && completed_reads[next_read]->completed < r->invoked; ++next_read) {
+      longest_before = std::max(longest_before, completed_reads[next_read]->read_length);
+    }
+    if (r->read_length < needed && reported.insert(needed_by->value).second) {
+      violations.push_back("lost acknowledged write '" + needed_by->value + "' (acked at " +
+                           format_duration(needed_by->completed - Timestamp{0}) +
+                           ", missing from a read sent at " +
+                           format_duration(r->invoked - Timestamp{0}) + ")");
+    }
+    if (r->read_length < longest_before) {
+      violations.push_back("a read sent at " + format_duration(r->invoked - Timestamp{0}) +
+                           " returned " + std::to_string(r->read_length) +
+                           " values, fewer than the " + std::to_string(longest_before) +
+                           " of a read that completed before it was sent");
     }
   }
   return violations;
@@ -104,22 +154,17 @@ void Workload::issue(std::size_t client_index) {
 
 void Workload::send(std::size_t client_index, Op::Kind kind, std::string value) {
   Client& c = clients_[client_index];
-  Op op;
-  op.client = c.id;
-  op.request_id = c.next_request++;
-  op.kind = kind;
-  op.value = std::move(value);
-  op.invoked = cluster_->scheduler().now();
-  const std::size_t index = history_.size();
-  history_.push_back(op);
-  c.outstanding = index;
+  const std::uint64_t request_id = c.next_request++;
   if (kind == Op::Kind::write) {
-    cluster_->client_send(c.id, primary_, ClientWrite{op.request_id, op.value});
+    cluster_->client_send(c.id, primary_, ClientWrite{request_id, value});
   } else {
-    cluster_->client_send(c.id, primary_, ClientRead{op.request_id});
+    cluster_->client_send(c.id, primary_, ClientRead{request_id});
   }
+  const std::size_t index =
+      history_.invoke(c.id, request_id, kind, std::move(value), cluster_->scheduler().now());
+  c.outstanding = index;
   cluster_->scheduler().after(options_.request_timeout, [this, index] {
-    if (history_[index].outcome == Op::Outcome::pending) finish(index, Op::Outcome::unknown);
+    if (history_.ops()[index].outcome == Op::Outcome::pending) finish(index, Op::Outcome::unknown);
   });
 }
 
@@ -127,18 +172,17 @@ void Workload::on_reply(NodeId client, const ClientReply& reply) {
   for (std::size_t i = 0; i < clients_.size(); ++i) {
     Client& c = clients_[i];
     if (c.id != client || !c.outstanding) continue;
-    Op& op = history_[*c.outstanding];
+    const Op& op = history_.ops()[*c.outstanding];
     if (op.request_id != reply.request_id || op.outcome != Op::Outcome::pending) return;  // late or duplicate
-    if (reply.code == Code::ok) op.read_values = reply.values;
-    finish(*c.outstanding, reply.code == Code::ok ? Op::Outcome::ok : Op::Outcome::failed);
+    finish(*c.outstanding, reply.code == Code::ok ? Op::Outcome::ok : Op::Outcome::failed, &reply.values);
     return;
   }
 }
 
-void Workload::finish(std::size_t op_index, Op::Outcome outcome) {
-  Op& op = history_[op_index];
-  op.outcome = outcome;
-  op.completed = cluster_->scheduler().now();
+void Workload::finish(std::size_t op_index, Op::Outcome outcome,
+                      const std::vector<std::string>* read_values) {
+  history_.complete(op_index, outcome, cluster_->scheduler().now(), read_values);
+  const Op& op = history_.ops()[op_index];
   std::size_t client_index = 0;
   while (clients_[client_index].id != op.client) ++client_index;
   Client& c = clients_[client_index];
@@ -167,12 +211,6 @@ void Workload::start_final_probe(bool* done) {
   probe_stage_ = 1;
   const std::size_t index = clients_.size() - 1;
   send(index, Op::Kind::write, "probe-" + std::to_string(clients_[index].next_request));
-}
-
-std::uint64_t Workload::acked_writes() const {
-  std::uint64_t n = 0;
-  for (const Op& op : history_) n += op.kind == Op::Kind::write && op.outcome == Op::Outcome::ok;
-  return n;
 }
 
 }  // namespace sluice::toy

@@ -34,15 +34,38 @@ struct Op {
   Timestamp invoked;
   Timestamp completed;
   Outcome outcome = Outcome::pending;
-  std::vector<std::string> read_values;  // successful reads
+  // Successful reads. Reads normally agree with each other, so a read is kept
+  // as its length: it equals the first read_length values of the history's
+  // reference log. Only a read that disagrees keeps its own copy.
+  std::size_t read_length = 0;
+  bool read_diverged = false;
+  std::vector<std::string> read_values;  // only if read_diverged
 };
 
-// Checks a history: (1) a read holds every write acknowledged before the
-// read was sent (no lost acknowledged write); (2) it holds only values some
-// write sent (nothing unexpected), each once; (3) of two reads, the one that
-// completed first returned a prefix of the later one (the log never forgets
-// or rewrites). Returns one line per violation.
-std::vector<std::string> check_history(const std::vector<Op>& history);
+// A client history and its checker: (1) a read holds every write
+// acknowledged before the read was sent (no lost acknowledged write); (2) it
+// holds only values some write sent (nothing unexpected), each once; (3) all
+// reads agree (each is a prefix of the longest), and a read is no shorter
+// than any read that completed before it was sent (the log never forgets).
+// Linear in the history, up to sorting.
+class History {
+ public:
+  std::size_t invoke(NodeId client, std::uint64_t request_id, Op::Kind kind, std::string value,
+                     Timestamp now);
+  // read_values: for successful reads only.
+  void complete(std::size_t index, Op::Outcome outcome, Timestamp now,
+                const std::vector<std::string>* read_values = nullptr);
+
+  const std::vector<Op>& ops() const { return ops_; }
+  const std::vector<std::string>& reference() const { return reference_; }
+  std::uint64_t acked_writes() const;
+  // One line per violation.
+  std::vector<std::string> check() const;
+
+ private:
+  std::vector<Op> ops_;
+  std::vector<std::string> reference_;  // the longest agreeing read so far
+};
 
 class Workload {
  public:
@@ -59,8 +82,7 @@ class Workload {
   // Sets `*done` when finished.
   void start_final_probe(bool* done);
 
-  const std::vector<Op>& history() const { return history_; }
-  std::uint64_t acked_writes() const;
+  const History& history() const { return history_; }
 
  private:
   struct Client {
@@ -73,7 +95,8 @@ class Workload {
 
   void issue(std::size_t client_index);
   void send(std::size_t client_index, Op::Kind kind, std::string value);
-  void finish(std::size_t op_index, Op::Outcome outcome);
+  void finish(std::size_t op_index, Op::Outcome outcome,
+              const std::vector<std::string>* read_values = nullptr);
 
   sim::SimCluster<PrimaryBackupNode>* cluster_;
   Rng rng_;
@@ -81,7 +104,7 @@ class Workload {
   NodeId primary_;
   Timestamp stop_{0};
   std::vector<Client> clients_;
-  std::vector<Op> history_;
+  History history_;
   bool* probe_done_ = nullptr;
   int probe_stage_ = 0;  // 0: idle, 1: writing, 2: reading, 3: done
 };

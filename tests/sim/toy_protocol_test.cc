@@ -89,38 +89,64 @@ TEST(ToyProtocol, RegressionSeeds) {
   }
 }
 
-TEST(ToyProtocol, ChecksCatchLostAndUnexpectedValues) {
-  // The checker itself, on hand-made histories.
-  using toy::Op;
-  auto write = [](std::string v, std::int64_t invoked, std::int64_t completed, Op::Outcome o) {
-    Op op;
-    op.kind = Op::Kind::write;
-    op.value = std::move(v);
-    op.invoked = Timestamp{invoked};
-    op.completed = Timestamp{completed};
-    op.outcome = o;
-    return op;
+// The checker itself, on hand-made histories: a write (value, invoked,
+// completed, outcome) or a read (values, invoked, completed).
+struct Step {
+  bool is_write;
+  std::string value;
+  std::vector<std::string> values;
+  std::int64_t invoked, completed;
+  toy::Op::Outcome outcome = toy::Op::Outcome::ok;
+};
+Step W(std::string v, std::int64_t i, std::int64_t c, toy::Op::Outcome o = toy::Op::Outcome::ok) {
+  return {true, std::move(v), {}, i, c, o};
+}
+Step R(std::vector<std::string> vs, std::int64_t i, std::int64_t c) { return {false, "", std::move(vs), i, c}; }
+
+std::vector<std::string> check(const std::vector<Step>& steps) {
+  toy::History h;
+  std::vector<std::size_t> index;
+  for (const Step& s : steps) {
+    index.push_back(h.invoke(NodeId(1000), index.size() + 1, s.is_write ? toy::Op::Kind::write : toy::Op::Kind::read,
+                             s.value, Timestamp{s.invoked}));
+  }
+  // Complete in completion-time order, as the simulation would.
+  std::vector<std::size_t> order(steps.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return steps[a].completed < steps[b].completed; });
+  for (std::size_t i : order) {
+    h.complete(index[i], steps[i].outcome, Timestamp{steps[i].completed}, steps[i].is_write ? nullptr : &steps[i].values);
+  }
+  return h.check();
+}
+
+TEST(ToyProtocol, CheckerAcceptsValidHistories) {
+  EXPECT_TRUE(check({W("a", 0, 1), R({"a"}, 2, 3)}).empty());
+  // A read concurrent with a write may or may not see it.
+  EXPECT_TRUE(check({W("a", 0, 5), R({}, 2, 3)}).empty());
+  EXPECT_TRUE(check({W("a", 0, 5), R({"a"}, 2, 3)}).empty());
+  // A write whose outcome is unknown may or may not appear.
+  EXPECT_TRUE(check({W("a", 0, 5, toy::Op::Outcome::unknown), R({"a"}, 6, 7)}).empty());
+  EXPECT_TRUE(check({W("a", 0, 5, toy::Op::Outcome::unknown), R({}, 6, 7)}).empty());
+  // Concurrent reads of different lengths that agree.
+  EXPECT_TRUE(check({W("a", 0, 1), W("b", 0, 9), R({"a", "b"}, 2, 8), R({"a"}, 2, 8)}).empty());
+}
+
+TEST(ToyProtocol, CheckerCatchesEachKindOfViolation) {
+  auto has = [](const std::vector<std::string>& v, const std::string& what) {
+    for (const auto& line : v) {
+      if (line.find(what) != std::string::npos) return true;
+    }
+    return false;
   };
-  auto read = [](std::vector<std::string> values, std::int64_t invoked, std::int64_t completed) {
-    Op op;
-    op.kind = Op::Kind::read;
-    op.read_values = std::move(values);
-    op.invoked = Timestamp{invoked};
-    op.completed = Timestamp{completed};
-    op.outcome = Op::Outcome::ok;
-    return op;
-  };
-  EXPECT_TRUE(toy::check_history({write("a", 0, 1, Op::Outcome::ok), read({"a"}, 2, 3)}).empty());
-  EXPECT_EQ(toy::check_history({write("a", 0, 1, Op::Outcome::ok), read({}, 2, 3)}).size(), 1u);
-  // A concurrent read may or may not see the write.
-  EXPECT_TRUE(toy::check_history({write("a", 0, 5, Op::Outcome::ok), read({}, 2, 3)}).empty());
-  // An unknown write may appear; a value nobody wrote may not.
-  EXPECT_TRUE(toy::check_history({write("a", 0, 5, Op::Outcome::unknown), read({"a"}, 6, 7)}).empty());
-  EXPECT_FALSE(toy::check_history({read({"zzz"}, 6, 7)}).empty());
-  // Reads never shrink or disagree.
-  EXPECT_FALSE(toy::check_history({write("a", 0, 1, Op::Outcome::unknown), read({"a"}, 2, 3), read({}, 4, 5)}).empty());
-  EXPECT_FALSE(toy::check_history({write("a", 0, 1, Op::Outcome::unknown), write("b", 0, 1, Op::Outcome::unknown),
-                                   read({"a"}, 2, 3), read({"b"}, 2, 3)}).empty());
+  EXPECT_TRUE(has(check({W("a", 0, 1), R({}, 2, 3)}), "lost acknowledged write 'a'"));
+  EXPECT_TRUE(has(check({W("a", 0, 1), W("b", 2, 3), R({"a"}, 4, 5)}), "lost acknowledged write 'b'"));
+  EXPECT_TRUE(has(check({R({"zzz"}, 6, 7)}), "unexpected value 'zzz'"));
+  EXPECT_TRUE(has(check({W("a", 0, 1), R({"a", "a"}, 2, 3)}), "appears twice"));
+  EXPECT_TRUE(has(check({W("a", 0, 1, toy::Op::Outcome::unknown), R({"a"}, 2, 3), R({}, 4, 5)}), "fewer than"));
+  EXPECT_TRUE(has(check({W("a", 0, 9, toy::Op::Outcome::unknown), W("b", 0, 9, toy::Op::Outcome::unknown),
+                         R({"a"}, 2, 3), R({"b"}, 2, 4)}), "disagrees"));
 }
 
 TEST(ToyProtocol, SameSeedSameTraceHash) {
