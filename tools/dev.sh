@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The README's commands. Each installs missing Debian packages, configures
+# and builds as needed, then does its job.
+#
+#   tools/dev.sh run              build, then run the main demo (a simulation)
+#   tools/dev.sh test             build, then run the default test suite
+#   tools/dev.sh swarm [A..B]     a long swarm (default seeds 1..10000)
+#   tools/dev.sh asan             build with ASan+UBSan in build-asan, run the unit tests
+#   tools/dev.sh bench            build, then run the simulator benchmarks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${SLUICE_BUILD_DIR:-build}
+
+build() {  # build <dir> [cmake args...]
+  local dir=$1
+  shift
+  tools/install-deps.sh
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  fi
+  cmake --build "$dir"
+}
+
+cmd=${1:-}
+case "$cmd" in
+  run)
+    build "$build_dir"
+    seed=${SEED:-$(( $(date +%s) % 100000 ))}
+    echo
+    echo "== One simulated 5-node cluster with every fault profile on (seed $seed) =="
+    "$build_dir/sim/sluice-sim" --seed "$seed" --nodes 5 --faults all --duration 20s
+    echo
+    echo "== A swarm of 200 seeds, each drawing its own cluster and fault rates =="
+    "$build_dir/sim/sluice-sim" --seeds "$seed..$((seed + 199))" | tail -n 32
+    cat <<MSG
+
+Try next:
+  $build_dir/sim/sluice-sim --help
+  $build_dir/sim/sluice-sim --seeds 1..200 --faults process --protocol naive   # the simulator catching a bug
+  $build_dir/sim/sluice-sim --seed $seed --trace /tmp/trace.jsonl               # every event of one run
+MSG
+    ;;
+  test)
+    build "$build_dir"
+    ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
+    ;;
+  swarm)
+    build "$build_dir"
+    "$build_dir/sim/sluice-sim" --seeds "${2:-1..10000}"
+    ;;
+  asan)
+    build build-asan -DSLUICE_SANITIZE=ON -DSLUICE_BUILD_BENCH=OFF
+    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L unit
+    ;;
+  bench)
+    build "$build_dir"
+    "$build_dir/bench/sim_bench"
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    [ -z "$cmd" ] || { echo "unknown command: $cmd" >&2; exit 2; }
+    exit 2
+    ;;
+esac
