@@ -8,6 +8,8 @@
 // sim_s_per_wall_s is the simulated-to-wall time ratio.
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "core/common/random.h"
 #include "sim/run.h"
 #include "sim/scheduler.h"
@@ -72,4 +74,13 @@ BENCHMARK(BM_Cluster5)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 }  // namespace
 }  // namespace sluice::sim
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += std::string(i ? " " : "") + argv[i];
+  benchmark::AddCustomContext("command", command);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
   std::uint64_t events = 0;
   std::array<std::uint64_t, kProbeCount> runs_hitting{};
   std::map<std::uint64_t, std::uint64_t> hash_to_seed;
+  std::map<std::string, std::uint64_t> buggify_runs;  // site -> runs where it fired
   std::uint64_t collisions = 0;
   std::vector<std::string> failed_commands;
 
@@ -184,6 +185,7 @@ int main(int argc, char** argv) {
     simulated_seconds += static_cast<double>(r.simulated.ns) / 1e9;
     events += r.events;
     for (std::size_t i = 0; i < kProbeCount; ++i) runs_hitting[i] += r.probes.hits[i] > 0;
+    for (const auto& site : r.buggify_fired) ++buggify_runs[site];
     if (!r.ok()) {
       ++failures;
       failed_commands.push_back(r.reproduce);
@@ -221,6 +223,11 @@ int main(int argc, char** argv) {
     std::printf("    %-40s %6llu  %s\n", std::string(kProbeCatalogue[i].name).c_str(),
                 static_cast<unsigned long long>(runs_hitting[i]),
                 std::string(kProbeCatalogue[i].description).c_str());
+  }
+  std::printf("  buggify sites (runs where each fired):\n");
+  if (buggify_runs.empty()) std::printf("    none fired\n");
+  for (const auto& [site, runs] : buggify_runs) {
+    std::printf("    %-40s %6llu\n", site.c_str(), static_cast<unsigned long long>(runs));
   }
   for (const auto& cmd : failed_commands) std::printf("  reproduce: %s\n", cmd.c_str());
   const bool ok = failures == 0 && nondeterministic == 0 && collisions == 0;

@@ -75,6 +75,12 @@ RunResult run_one(const RunSpec& spec) {
   if (spec.think_max) workload_options.think_max = *spec.think_max;
   workload_options.read_share = 0.1 + unit_double(draw) * 0.4;
   const double buggify_enable = chance(draw, 0.5) ? 0.25 : 0.0;
+  // Link latency: a LAN, or a slow network with a long tail in which old
+  // messages outlive crashes and restarts.
+  LinkConfig link;
+  if (profile != FaultProfile::none && chance(draw, 0.3)) {
+    link.latency = {Duration::millis(1), Duration::millis(5), Duration::millis(50), Duration::seconds(1)};
+  }
 
   result.nodes = nodes;
   result.faults = profile;
@@ -93,6 +99,7 @@ RunResult run_one(const RunSpec& spec) {
   ProbeCounters probes;
   Hooks hooks{&buggify, &probes};
   SimNetwork network(&scheduler, &trace, root.fork(), hooks);
+  network.set_default_link(link);
 
   ClusterOptions cluster_options;
   for (int i = 1; i <= nodes; ++i) cluster_options.servers.push_back(NodeId(static_cast<std::uint64_t>(i)));

@@ -239,6 +239,9 @@ void PrimaryBackupNode::on_append_reply(NodeId from, const AppendReply& reply) {
 void PrimaryBackupNode::send_append(NodeId to) {
   if (!epoch_durable_) return;  // nothing leaves in an epoch that may be forgotten
   Peer& peer = peers_.at(to);
+  // Resending everything is legal (backups skip entries they have) and
+  // exercises the skip path and large messages.
+  if (BUGGIFY(options_.hooks, "toy.resend_from_start")) peer.next = LogIndex(1);
   const LogIndex prev(peer.next.value() - 1);
   Append append{epoch_, prev, prev.value() > 0 ? epoch_at(prev) : Term(0), {}};
   std::size_t batch = options_.batch_entries_max;
@@ -259,6 +262,8 @@ void PrimaryBackupNode::advance_commit() {
   const std::size_t majority = options_.members.size() / 2 + 1;
   // The primary is the authority after a restart: what it lost, everyone
   // loses. So its own fsync is part of every commit, besides a majority.
+  CODE_PROBE(options_.hooks, durable_on[majority - 1] > durable_ && durable_on[majority - 1] > commit_,
+             toy_commit_held_for_primary_fsync);
   const LogIndex candidate = std::min(durable_on[majority - 1], durable_);
   if (candidate > commit_) commit_ = candidate;
   while (!waiting_.empty() && waiting_.begin()->first <= commit_) {
@@ -299,6 +304,8 @@ void PrimaryBackupNode::tick(Timestamp /*now*/) {
   if (poisoned_) return;
   ++ticks_;
   if (!is_primary() || !epoch_durable_ || ticks_ % options_.retransmit_ticks != 0) return;
+  // A late timer is legal: retransmission must not be needed for safety.
+  if (BUGGIFY(options_.hooks, "toy.skip_retransmit_round")) return;
   // Resend from the last acknowledged point: covers lost appends and lost
   // acks, and doubles as the heartbeat that finds wiped backups.
   for (auto& [peer, state] : peers_) {
