@@ -103,6 +103,15 @@ class SimCluster final : public ClusterBase {
     return p.state == ProcessState::down ? nullptr : p.node.get();
   }
 
+  // Runs an operator action on a running node (an admin request, say) and
+  // carries out what it produces. Does nothing if the node is not running.
+  void act(NodeId id, const std::function<void(Node&)>& action) {
+    Process& p = *processes_.at(id);
+    if (p.state != ProcessState::running) return;
+    action(*p.node);
+    drive_and_supervise(p);
+  }
+
   void crash(NodeId id) override {
     Process& p = *processes_.at(id);
     trace_->event(scheduler_->now(), "proc.crash").u("node", id.value())
@@ -162,6 +171,8 @@ class SimCluster final : public ClusterBase {
   }
 
   ProcessState state(NodeId id) const override { return processes_.at(id)->state; }
+  // Changes on every crash and restart: identifies one life of a process.
+  std::uint64_t incarnation(NodeId id) const { return processes_.at(id)->incarnation; }
   SimDisk& disk(NodeId id) override { return processes_.at(id)->disk; }
   SimClock& clock(NodeId id) override { return processes_.at(id)->clock; }
 

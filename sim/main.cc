@@ -36,9 +36,10 @@ Options:
   --faults P             none, network, disk, process, clock or all (default all)
   --clients N            simulated clients (default: drawn, 1 to 4; 0 = idle)
   --think D              longest client pause between requests (default 50ms)
-  --protocol M           correct (default) or naive: the demonstration
-                         protocol's mode; naive acknowledges writes before
-                         they are durable and must be caught
+  --protocol P           raft (default): Raft with a replicated key-value
+                         store; toy: the primary-backup demonstration
+                         protocol; naive: the same, acknowledging writes
+                         before they are durable (the simulator must catch it)
   --liveness-bound D     how long the healed cluster has to serve and converge
                          (default 30s)
   --trace FILE           write the structured event log as JSON lines
@@ -116,10 +117,7 @@ Args parse(int argc, char** argv) {
       if (!parse_profile(value(), &p)) usage_error("--faults takes none, network, disk, process, clock or all");
       a.spec.faults = p;
     } else if (flag == "--protocol") {
-      const std::string v = value();
-      if (v == "naive") a.spec.mode = toy::Mode::naive;
-      else if (v == "correct") a.spec.mode = toy::Mode::correct;
-      else usage_error("--protocol takes correct or naive");
+      if (!parse_protocol(value(), &a.spec.protocol)) usage_error("--protocol takes raft, toy or naive");
     } else if (flag == "--trace") {
       a.spec.trace_path = value();
     } else if (flag == "--check-determinism") {

@@ -7,6 +7,7 @@
 
 #include "sim/buggify.h"
 #include "sim/cluster.h"
+#include "sim/raftkv/run_raft.h"
 #include "sim/toy/workload.h"
 
 namespace sluice::sim {
@@ -51,8 +52,161 @@ std::string RunSpec::reproduce_command() const {
   if (faults) cmd += std::string(" --faults ") + profile_name(*faults);
   if (clients) cmd += " --clients " + std::to_string(*clients);
   if (think_max) cmd += " --think " + std::to_string(think_max->ns / 1000) + "us";
-  if (mode != toy::Mode::correct) cmd += std::string(" --protocol ") + toy::mode_name(mode);
+  if (protocol != Protocol::raft) cmd += std::string(" --protocol ") + protocol_name(protocol);
   return cmd;
+}
+
+namespace {
+
+// Everything a run draws from its seed, in a fixed order: changing this
+// order moves every seed (see docs/simulator.md, regression seeds).
+struct Setup {
+  explicit Setup(std::uint64_t seed) : root(seed) {}
+  Rng root;
+  int nodes = 3;
+  Duration duration;
+  FaultProfile profile = FaultProfile::all;
+  FaultConfig faults;
+  int clients = 1;
+  double read_share = 0.3;
+  double buggify_enable = 0;
+  LinkConfig link;
+  int keys = 4;  // raft
+};
+
+Setup draw_setup(const RunSpec& spec) {
+  Setup s(spec.seed);
+  Rng draw = s.root.fork();
+  s.nodes = spec.nodes.value_or(pick(draw, std::vector<int>{1, 3, 3, 5, 5, 7}));
+  s.duration = spec.duration.value_or(Duration::seconds(10));
+  s.profile = spec.faults.value_or(FaultProfile::all);
+  s.faults = draw_fault_config(draw, s.profile);
+  s.clients = static_cast<int>(uniform_between(draw, 1, 4));
+  if (spec.clients) s.clients = *spec.clients;
+  s.read_share = 0.1 + unit_double(draw) * 0.4;
+  s.buggify_enable = chance(draw, 0.5) ? 0.25 : 0.0;
+  // Link latency: a LAN, or a slow network with a long tail in which old
+  // messages outlive crashes and restarts.
+  if (s.profile != FaultProfile::none && chance(draw, 0.3)) {
+    s.link.latency = {Duration::millis(1), Duration::millis(5), Duration::millis(50), Duration::seconds(1)};
+  }
+  s.keys = static_cast<int>(uniform_between(draw, 1, 6));
+  return s;
+}
+
+// The parts every protocol's run shares.
+struct World {
+  explicit World(const RunSpec& spec, const Setup& setup, std::FILE* trace_file)
+      : trace(trace_file),
+        rng(setup.root),
+        buggify(spec.seed, rng.fork(), setup.buggify_enable, 0.25),
+        hooks{&buggify, &probes},
+        network(&scheduler, &trace, rng.fork(), hooks) {
+    network.set_default_link(setup.link);
+    for (int i = 1; i <= setup.nodes; ++i) cluster_options.servers.push_back(NodeId(static_cast<std::uint64_t>(i)));
+  }
+  Trace trace;
+  Scheduler scheduler;
+  Rng rng;
+  SimBuggify buggify;
+  ProbeCounters probes;
+  Hooks hooks;
+  SimNetwork network;
+  ClusterOptions cluster_options;
+};
+
+void finish(RunResult& result, World& world, const FaultInjector& injector) {
+  result.simulated = world.scheduler.now() - Timestamp{0};
+  result.events = world.scheduler.events_processed();
+  result.trace_hash = world.trace.hash();
+  result.probes = world.probes;
+  for (const auto& [name, site] : world.buggify.sites()) {
+    if (site.fired > 0) result.buggify_fired.push_back(name);
+  }
+  std::ostringstream counts;
+  for (const auto& [name, n] : injector.counts()) counts << name << "=" << n << " ";
+  result.fault_counts = counts.str();
+}
+
+void run_toy(const RunSpec& spec, Setup& setup, World& w, RunResult& result) {
+  const toy::Mode mode = spec.protocol == Protocol::naive ? toy::Mode::naive : toy::Mode::correct;
+  toy::WorkloadOptions workload_options;
+  workload_options.clients = setup.clients;
+  workload_options.read_share = setup.read_share;
+  if (spec.think_max) workload_options.think_max = *spec.think_max;
+  const NodeId primary(1);
+  setup.faults.data_loss_protected = {primary};
+  result.fault_summary = setup.faults.summary();
+
+  toy::Workload* workload_ptr = nullptr;
+  auto factory = [&](NodeId id, KvStore& store) {
+    toy::Options o;
+    o.self = id;
+    o.primary = primary;
+    o.members = w.cluster_options.servers;
+    o.mode = mode;
+    o.hooks = w.hooks;
+    return toy::PrimaryBackupNode::open(o, store);
+  };
+  auto client_sink = [&](NodeId client, NodeId /*from*/, toy::Message message) {
+    if (auto* reply = std::get_if<toy::ClientReply>(&message); reply && workload_ptr) {
+      workload_ptr->on_reply(client, *reply);
+    }
+  };
+  Cluster cluster(&w.scheduler, &w.trace, &w.network, w.rng.fork(), w.hooks, w.cluster_options, factory, client_sink);
+  toy::Workload workload(&cluster, w.rng.fork(), workload_options, primary);
+  workload_ptr = &workload;
+  FaultInjector injector(&cluster, w.rng.fork(), setup.faults);
+
+  w.trace.event(w.scheduler.now(), "run.start").u("seed", spec.seed).u("nodes", static_cast<std::uint64_t>(setup.nodes))
+      .s("faults", profile_name(setup.profile)).s("protocol", protocol_name(spec.protocol));
+
+  // Safety phase: faults on, clients busy.
+  cluster.start_all();
+  const Timestamp safety_end = Timestamp{0} + setup.duration;
+  workload.start(safety_end);
+  injector.start(safety_end);
+  w.scheduler.run_until(safety_end);
+
+  // Liveness phase: every fault healed; the cluster must serve a write and a
+  // read and converge within the bound.
+  injector.heal_all();
+  const Timestamp liveness_deadline = safety_end + spec.liveness_bound;
+  bool probe_done = false;
+  workload.start_final_probe(&probe_done);
+  if (!w.scheduler.run_while([&] { return !probe_done; }, liveness_deadline)) {
+    result.violations.push_back("liveness: no write and read completed within " +
+                                format_duration(spec.liveness_bound) + " after healing");
+  } else if (!wait_for_convergence(w.scheduler, cluster, primary, liveness_deadline)) {
+    result.violations.push_back("liveness: replicas did not converge within " +
+                                format_duration(spec.liveness_bound) + " after healing");
+  }
+  w.trace.event(w.scheduler.now(), "run.end").u("events", w.scheduler.events_processed());
+  for (auto& v : workload.history().check()) result.violations.push_back(std::move(v));
+  result.acked_writes = workload.history().acked_writes();
+  result.operations = workload.history().ops().size();
+  finish(result, w, injector);
+}
+
+}  // namespace
+
+const char* protocol_name(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::raft: return "raft";
+    case Protocol::toy: return "toy";
+    case Protocol::naive: return "naive";
+  }
+  return "unknown";
+}
+
+bool parse_protocol(const std::string& text, Protocol* out) {
+  for (Protocol p : {Protocol::raft, Protocol::toy, Protocol::naive}) {
+    if (text == protocol_name(p)) {
+      *out = p;
+      return true;
+    }
+  }
+  return false;
 }
 
 RunResult run_one(const RunSpec& spec) {
@@ -60,30 +214,10 @@ RunResult run_one(const RunSpec& spec) {
   RunResult result;
   result.seed = spec.seed;
   result.reproduce = spec.reproduce_command();
-
-  // Every random choice of the run descends from this one generator.
-  Rng root(spec.seed);
-  Rng draw = root.fork();
-  const int drawn_nodes = pick(draw, std::vector<int>{1, 3, 3, 5, 5, 7});
-  const int nodes = spec.nodes.value_or(drawn_nodes);
-  const Duration duration = spec.duration.value_or(Duration::seconds(10));
-  const FaultProfile profile = spec.faults.value_or(FaultProfile::all);
-  FaultConfig fault_config = draw_fault_config(draw, profile);
-  toy::WorkloadOptions workload_options;
-  workload_options.clients = static_cast<int>(uniform_between(draw, 1, 4));
-  if (spec.clients) workload_options.clients = *spec.clients;
-  if (spec.think_max) workload_options.think_max = *spec.think_max;
-  workload_options.read_share = 0.1 + unit_double(draw) * 0.4;
-  const double buggify_enable = chance(draw, 0.5) ? 0.25 : 0.0;
-  // Link latency: a LAN, or a slow network with a long tail in which old
-  // messages outlive crashes and restarts.
-  LinkConfig link;
-  if (profile != FaultProfile::none && chance(draw, 0.3)) {
-    link.latency = {Duration::millis(1), Duration::millis(5), Duration::millis(50), Duration::seconds(1)};
-  }
-
-  result.nodes = nodes;
-  result.faults = profile;
+  result.protocol = protocol_name(spec.protocol);
+  Setup setup = draw_setup(spec);
+  result.nodes = setup.nodes;
+  result.faults = setup.profile;
 
   std::FILE* trace_file = nullptr;
   if (!spec.trace_path.empty()) {
@@ -93,79 +227,26 @@ RunResult run_one(const RunSpec& spec) {
       return result;
     }
   }
-  Trace trace(trace_file);
-  Scheduler scheduler;
-  SimBuggify buggify(spec.seed, root.fork(), buggify_enable, 0.25);
-  ProbeCounters probes;
-  Hooks hooks{&buggify, &probes};
-  SimNetwork network(&scheduler, &trace, root.fork(), hooks);
-  network.set_default_link(link);
-
-  ClusterOptions cluster_options;
-  for (int i = 1; i <= nodes; ++i) cluster_options.servers.push_back(NodeId(static_cast<std::uint64_t>(i)));
-  const NodeId primary(1);
-  fault_config.data_loss_protected = {primary};
-  result.fault_summary = fault_config.summary();
-
-  toy::Workload* workload_ptr = nullptr;
-  auto factory = [&](NodeId id, KvStore& store) {
-    toy::Options o;
-    o.self = id;
-    o.primary = primary;
-    o.members = cluster_options.servers;
-    o.mode = spec.mode;
-    o.hooks = hooks;
-    return toy::PrimaryBackupNode::open(o, store);
-  };
-  auto client_sink = [&](NodeId client, NodeId /*from*/, toy::Message message) {
-    if (auto* reply = std::get_if<toy::ClientReply>(&message); reply && workload_ptr) {
-      workload_ptr->on_reply(client, *reply);
+  {
+    World world(spec, setup, trace_file);
+    if (spec.protocol == Protocol::raft) {
+      RaftRunOptions options{setup.clients, setup.keys, setup.read_share, spec.think_max, spec.liveness_bound,
+                             setup.duration, setup.profile};
+      run_raft(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
+               world.cluster_options, result);
+      // run_raft fills violations, counts and the fault summary; the shared
+      // parts come from the world.
+      result.simulated = world.scheduler.now() - Timestamp{0};
+      result.events = world.scheduler.events_processed();
+      result.trace_hash = world.trace.hash();
+      result.probes = world.probes;
+      for (const auto& [name, site] : world.buggify.sites()) {
+        if (site.fired > 0) result.buggify_fired.push_back(name);
+      }
+    } else {
+      run_toy(spec, setup, world, result);
     }
-  };
-  Cluster cluster(&scheduler, &trace, &network, root.fork(), hooks, cluster_options, factory, client_sink);
-  toy::Workload workload(&cluster, root.fork(), workload_options, primary);
-  workload_ptr = &workload;
-  FaultInjector injector(&cluster, root.fork(), fault_config);
-
-  trace.event(scheduler.now(), "run.start").u("seed", spec.seed).u("nodes", static_cast<std::uint64_t>(nodes))
-      .s("faults", profile_name(profile)).s("protocol", toy::mode_name(spec.mode));
-
-  // Safety phase: faults on, clients busy.
-  cluster.start_all();
-  const Timestamp safety_end = Timestamp{0} + duration;
-  workload.start(safety_end);
-  injector.start(safety_end);
-  scheduler.run_until(safety_end);
-
-  // Liveness phase: every fault healed; the cluster must serve a write and a
-  // read and converge within the bound.
-  injector.heal_all();
-  const Timestamp liveness_deadline = safety_end + spec.liveness_bound;
-  bool probe_done = false;
-  workload.start_final_probe(&probe_done);
-  if (!scheduler.run_while([&] { return !probe_done; }, liveness_deadline)) {
-    result.violations.push_back("liveness: no write and read completed within " +
-                                format_duration(spec.liveness_bound) + " after healing");
-  } else if (!wait_for_convergence(scheduler, cluster, primary, liveness_deadline)) {
-    result.violations.push_back("liveness: replicas did not converge within " +
-                                format_duration(spec.liveness_bound) + " after healing");
   }
-  trace.event(scheduler.now(), "run.end").u("events", scheduler.events_processed());
-
-  for (auto& v : workload.history().check()) result.violations.push_back(std::move(v));
-
-  result.simulated = scheduler.now() - Timestamp{0};
-  result.events = scheduler.events_processed();
-  result.trace_hash = trace.hash();
-  result.acked_writes = workload.history().acked_writes();
-  result.operations = workload.history().ops().size();
-  result.probes = probes;
-  for (const auto& [name, site] : buggify.sites()) {
-    if (site.fired > 0) result.buggify_fired.push_back(name);
-  }
-  std::ostringstream counts;
-  for (const auto& [name, n] : injector.counts()) counts << name << "=" << n << " ";
-  result.fault_counts = counts.str();
   if (trace_file != nullptr) std::fclose(trace_file);
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -177,7 +258,7 @@ std::string format_report(const RunResult& r, bool verbose) {
   char hash[32];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(r.trace_hash));
   out << "seed " << r.seed << ": " << (r.ok() ? "PASS" : "FAIL") << "\n"
-      << "  cluster     " << r.nodes << " nodes, faults " << profile_name(r.faults) << "\n"
+      << "  cluster     " << r.nodes << " nodes, protocol " << r.protocol << ", faults " << profile_name(r.faults) << "\n"
       << "  simulated   " << format_duration(r.simulated) << " in " << r.wall_seconds << " s wall ("
       << (r.wall_seconds > 0 ? static_cast<double>(r.simulated.ns) / 1e9 / r.wall_seconds : 0)
       << "x)\n"

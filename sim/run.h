@@ -14,9 +14,14 @@
 #include "core/common/hooks.h"
 #include "core/common/time.h"
 #include "sim/faults.h"
-#include "sim/toy/primary_backup.h"
 
 namespace sluice::sim {
+
+// The protocol under test: Raft with a replicated key-value store, or the
+// primary-backup demonstration protocol in its correct or naive mode.
+enum class Protocol { raft, toy, naive };
+const char* protocol_name(Protocol protocol);
+bool parse_protocol(const std::string& text, Protocol* out);
 
 // What the user asked for; unset fields are drawn from the seed.
 struct RunSpec {
@@ -26,7 +31,7 @@ struct RunSpec {
   std::optional<FaultProfile> faults;
   std::optional<int> clients;  // 0: an idle cluster (only the liveness probe)
   std::optional<Duration> think_max;  // client pause between requests
-  toy::Mode mode = toy::Mode::correct;
+  Protocol protocol = Protocol::raft;
   std::string trace_path;  // empty: no trace file
   Duration liveness_bound = Duration::seconds(30);
 
@@ -43,8 +48,9 @@ struct RunResult {
   double wall_seconds = 0;
   std::uint64_t events = 0;
   std::uint64_t trace_hash = 0;
-  std::uint64_t acked_writes = 0;
+  std::uint64_t acked_writes = 0;  // toy: acknowledged writes; raft: completed operations
   std::uint64_t operations = 0;
+  std::string protocol;
   std::vector<std::string> violations;
   ProbeCounters probes;
   std::vector<std::string> buggify_fired;  // sites that fired at least once

@@ -10,13 +10,13 @@
 namespace sluice::sim {
 namespace {
 
-RunSpec crash_spec(std::uint64_t seed, toy::Mode mode) {
+RunSpec crash_spec(std::uint64_t seed, Protocol protocol) {
   RunSpec spec;
   spec.seed = seed;
   spec.nodes = 3;
   spec.duration = Duration::seconds(10);
   spec.faults = FaultProfile::process;
-  spec.mode = mode;
+  spec.protocol = protocol;
   return spec;
 }
 
@@ -33,7 +33,7 @@ constexpr std::uint64_t kSeedsToCatchNaive = 20;
 TEST(ToyProtocol, SimulatorCatchesTheNaiveProtocolLosingAnAcknowledgedWrite) {
   std::uint64_t caught_at = 0;
   for (std::uint64_t seed = 1; seed <= kSeedsToCatchNaive && caught_at == 0; ++seed) {
-    RunResult r = run_one(crash_spec(seed, toy::Mode::naive));
+    RunResult r = run_one(crash_spec(seed, Protocol::naive));
     if (lost_acknowledged_write(r)) caught_at = seed;
   }
   EXPECT_NE(caught_at, 0u) << "naive protocol not caught within " << kSeedsToCatchNaive << " seeds";
@@ -43,7 +43,7 @@ TEST(ToyProtocol, NaiveIsCaughtOnlyUnderCrashes) {
   // Without process faults nothing is lost: the catch above is the crash's
   // doing, not a checker that flags everything.
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
-    RunSpec spec = crash_spec(seed, toy::Mode::naive);
+    RunSpec spec = crash_spec(seed, Protocol::naive);
     spec.faults = FaultProfile::none;
     RunResult r = run_one(spec);
     EXPECT_TRUE(r.ok()) << format_report(r, true);
@@ -52,7 +52,7 @@ TEST(ToyProtocol, NaiveIsCaughtOnlyUnderCrashes) {
 
 TEST(ToyProtocol, CorrectProtocolPassesTheSameSeeds) {
   for (std::uint64_t seed = 1; seed <= kSeedsToCatchNaive; ++seed) {
-    RunResult r = run_one(crash_spec(seed, toy::Mode::correct));
+    RunResult r = run_one(crash_spec(seed, Protocol::toy));
     EXPECT_TRUE(r.ok()) << format_report(r, true);
     EXPECT_GT(r.acked_writes, 0u) << "a run that acknowledges nothing proves nothing";
   }
@@ -84,6 +84,7 @@ TEST(ToyProtocol, RegressionSeeds) {
     RunSpec spec;
     spec.seed = reg.seed;
     spec.faults = reg.faults;
+    spec.protocol = Protocol::toy;
     RunResult r = run_one(spec);
     EXPECT_TRUE(r.ok()) << reg.bug << "\n" << format_report(r, true);
     EXPECT_GT(r.probes.count(reg.scenario), 0u)
@@ -155,6 +156,7 @@ TEST(ToyProtocol, SameSeedSameTraceHash) {
   for (std::uint64_t seed : {1, 2, 3}) {
     RunSpec spec;
     spec.seed = seed;
+    spec.protocol = Protocol::toy;
     const RunResult a = run_one(spec), b = run_one(spec);
     EXPECT_EQ(a.trace_hash, b.trace_hash);
     EXPECT_EQ(a.events, b.events);
@@ -162,6 +164,7 @@ TEST(ToyProtocol, SameSeedSameTraceHash) {
   RunSpec one, two;
   one.seed = 1;
   two.seed = 2;
+  one.protocol = two.protocol = Protocol::toy;
   EXPECT_NE(run_one(one).trace_hash, run_one(two).trace_hash);
 }
 

@@ -1,0 +1,66 @@
+#include "core/raft/messages.h"
+
+#include "core/common/status.h"
+
+namespace sluice::raft {
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+}  // namespace
+
+Term message_term(const Message& message) {
+  return std::visit([](const auto& m) { return m.term; }, message);
+}
+
+std::string describe(const Message& message) {
+  return std::visit(
+      Overloaded{
+          [](const VoteRequest& m) {
+            return std::string(m.pre_vote ? "prevote" : "vote") + " t=" + to_string(m.term) +
+                   " last=" + to_string(m.last_index) + "/" + to_string(m.last_term) + (m.transfer ? " transfer" : "");
+          },
+          [](const VoteReply& m) {
+            return std::string(m.pre_vote ? "prevote-reply" : "vote-reply") + " t=" + to_string(m.term) +
+                   (m.granted ? " yes" : " no");
+          },
+          [](const AppendRequest& m) {
+            return "app t=" + to_string(m.term) + " prev=" + to_string(m.prev_index) + "/" + to_string(m.prev_term) +
+                   " n=" + std::to_string(m.entries.size()) + " commit=" + to_string(m.commit);
+          },
+          [](const AppendReply& m) {
+            return "app-reply t=" + to_string(m.term) + (m.success ? " ok " : " reject ") + to_string(m.index) +
+                   (m.success ? "" : " hint=" + to_string(m.hint));
+          },
+          [](const Heartbeat& m) { return "hb t=" + to_string(m.term) + " commit=" + to_string(m.commit); },
+          [](const HeartbeatReply& m) { return "hb-reply t=" + to_string(m.term); },
+          [](const TimeoutNow& m) { return "timeout-now t=" + to_string(m.term); },
+      },
+      message);
+}
+
+std::string make_entry_data(EntryKind kind, std::string_view payload) {
+  std::string data;
+  data.reserve(1 + payload.size());
+  data.push_back(static_cast<char>(kind));
+  data.append(payload);
+  return data;
+}
+
+EntryKind entry_kind(const LogEntry& entry) {
+  SLUICE_ASSERT(!entry.data.empty(), "a raft entry has a kind byte");
+  const auto kind = static_cast<std::uint8_t>(entry.data[0]);
+  SLUICE_ASSERT(kind <= static_cast<std::uint8_t>(EntryKind::noop), "unknown raft entry kind");
+  return static_cast<EntryKind>(kind);
+}
+
+std::string_view entry_payload(const LogEntry& entry) {
+  return std::string_view(entry.data).substr(1);
+}
+
+}  // namespace sluice::raft

@@ -1,0 +1,64 @@
+// Raft messages between peers. Every message travels in an Envelope that
+// carries its group id (multi-raft later); these structs carry the rest.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/storage/log_store.h"
+
+namespace sluice::raft {
+
+struct VoteRequest {
+  Term term;  // for a pre-vote: the term the candidate would campaign in
+  LogIndex last_index;
+  Term last_term;
+  bool pre_vote = false;
+  bool transfer = false;  // sent on TimeoutNow: bypasses the leader lease
+};
+struct VoteReply {
+  Term term;
+  bool granted = false;
+  bool pre_vote = false;
+};
+struct AppendRequest {
+  Term term;
+  LogIndex prev_index;
+  Term prev_term;
+  std::vector<LogEntry> entries;
+  LogIndex commit;
+};
+struct AppendReply {
+  Term term;
+  bool success = false;
+  // success: the follower's log matches ours through `index`.
+  // failure: `index` is the rejected prev_index and `hint` the highest index
+  // that may match (fast backtracking).
+  LogIndex index;
+  LogIndex hint;
+  Term hint_term;  // failure: the follower's term at `hint`
+};
+struct Heartbeat {
+  Term term;
+  LogIndex commit;  // never beyond what the follower is known to hold
+};
+struct HeartbeatReply {
+  Term term;
+};
+struct TimeoutNow {
+  Term term;
+};
+
+using Message = std::variant<VoteRequest, VoteReply, AppendRequest, AppendReply, Heartbeat, HeartbeatReply, TimeoutNow>;
+
+Term message_term(const Message& message);
+std::string describe(const Message& message);
+
+// Entry data: one kind byte, then the payload.
+enum class EntryKind : std::uint8_t { normal = 0, noop = 1 };
+std::string make_entry_data(EntryKind kind, std::string_view payload);
+EntryKind entry_kind(const LogEntry& entry);
+std::string_view entry_payload(const LogEntry& entry);
+
+}  // namespace sluice::raft

@@ -1,0 +1,604 @@
+#include "core/raft/raft.h"
+
+#include <algorithm>
+
+#include "core/common/bytes.h"
+
+namespace sluice::raft {
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+// meta keyspace: the voters a group was bootstrapped with.
+std::string voters_key(GroupId group) {
+  std::string key = "raft/voters/";
+  put_u64_be(key, group.value());
+  return key;
+}
+
+std::string encode_voters(const VoterSet& voters) {
+  std::string out;
+  for (NodeId v : voters) put_u64_be(out, v.value());
+  return out;
+}
+
+}  // namespace
+
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::follower: return "follower";
+    case Role::pre_candidate: return "pre-candidate";
+    case Role::candidate: return "candidate";
+    case Role::leader: return "leader";
+  }
+  return "unknown";
+}
+
+Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet& voters, KvStore& store, Rng rng) {
+  SLUICE_ASSERT(options.heartbeat_ticks * 2 < options.election_ticks,
+                "heartbeats must come well within an election timeout");
+  SLUICE_ASSERT(options.append_entries_max > 0 && options.inflight_count_max > 0, "flow-control bounds are positive");
+  std::unique_ptr<Node> node(new Node(options, rng));
+  auto stored_voters = store.get(Keyspace::meta, voters_key(options.group));
+  if (!stored_voters.ok()) return stored_voters.status();
+  if (stored_voters->has_value()) {
+    const std::string& v = **stored_voters;
+    if (v.empty() || v.size() % 8 != 0) return Status(Code::corruption, "stored voter set is malformed");
+    for (std::size_t i = 0; i < v.size(); i += 8) node->config_.incoming.insert(NodeId(get_u64_be(v, i)));
+  } else {
+    SLUICE_ASSERT(!voters.empty(), "bootstrapping a group needs voters");
+    node->config_.incoming = voters;
+    node->out_.persist.put(Keyspace::meta, voters_key(options.group), encode_voters(voters));
+  }
+  auto hard_state = log_store::load_hard_state(store, options.group);
+  if (!hard_state.ok()) return hard_state.status();
+  if (hard_state->has_value()) {
+    node->term_ = (*hard_state)->term;
+    node->vote_ = (*hard_state)->vote;
+    node->commit_ = (*hard_state)->commit;
+  }
+  auto bounds = log_store::bounds(store, options.group);
+  if (!bounds.ok()) return bounds.status();
+  if (bounds->has_value()) {
+    const LogBounds b = **bounds;
+    if (b.first != LogIndex(1)) return Status(Code::corruption, "log does not start at index 1 and has no snapshot");
+    auto entries = log_store::read(store, options.group, b.first, b.last.next(), SIZE_MAX);
+    if (!entries.ok()) return entries.status();
+    node->log_ = std::move(entries).value();
+  }
+  if (node->commit_ > node->last_index()) {
+    return Status(Code::corruption, "hard state commit " + to_string(node->commit_) + " is past the last log index " +
+                                        to_string(node->last_index()));
+  }
+  // Entries up to commit were applied before the restart only if the state
+  // machine says so; the caller replays from its own applied index. Raft
+  // hands out everything after `applied_`, which starts at 0.
+  node->self_durable_ = node->last_index();
+  node->become_follower(node->term_, kNoNode);
+  return node;
+}
+
+Role Node::role() const {
+  return std::visit(Overloaded{
+                        [](const Follower&) { return Role::follower; },
+                        [](const Candidate& c) { return c.pre ? Role::pre_candidate : Role::candidate; },
+                        [](const Leader&) { return Role::leader; },
+                    },
+                    role_);
+}
+
+Term Node::term_at(LogIndex index) const {
+  if (index == snapshot_index_) return snapshot_term_;
+  SLUICE_ASSERT(index > snapshot_index_ && index <= last_index(), "term_at outside the log");
+  return log_[index.value() - snapshot_index_.value() - 1].term;
+}
+
+const LogEntry& Node::entry(LogIndex index) const {
+  SLUICE_ASSERT(index > snapshot_index_ && index <= last_index(), "entry outside the log");
+  return log_[index.value() - snapshot_index_.value() - 1];
+}
+
+const Progress& Node::progress(NodeId peer) const {
+  return std::get<Leader>(role_).progress.at(peer);
+}
+
+void Node::send(NodeId to, Message message, bool after_persist) {
+  auto& queue = after_persist ? out_.send_after_persist : out_.send_now;
+  queue.push_back(Envelope<Message>{options_.group, options_.self, to, std::move(message)});
+}
+
+// ---------------------------------------------------------------------------
+// Roles
+
+void Node::reset_election_timer() {
+  election_elapsed_ = 0;
+  randomized_election_ticks_ = options_.election_ticks + uniform_below(rng_, options_.election_ticks);
+}
+
+void Node::become_follower(Term term, NodeId leader) {
+  if (term != term_) {
+    SLUICE_ASSERT(term > term_, "terms never decrease");
+    term_ = term;
+    vote_ = kNoNode;
+    persist_hard_state();
+  }
+  role_ = Follower{};
+  leader_ = leader;
+  reset_election_timer();
+}
+
+void Node::become_candidate(bool pre) {
+  SLUICE_ASSERT(role() != Role::leader, "a leader does not campaign");
+  Candidate c;
+  c.pre = pre;
+  if (!pre) {
+    term_ = term_.next();
+    vote_ = options_.self;
+    persist_hard_state();
+  }
+  c.votes[options_.self] = true;
+  role_ = std::move(c);
+  leader_ = kNoNode;
+  reset_election_timer();
+}
+
+void Node::become_leader() {
+  SLUICE_ASSERT(role() == Role::candidate, "only a candidate becomes leader");
+  Leader l;
+  for (NodeId v : config_.all_voters()) {
+    if (v == options_.self) continue;
+    l.progress.emplace(v, Progress(last_index().next(), options_.inflight_count_max, options_.inflight_bytes_max));
+  }
+  role_ = std::move(l);
+  leader_ = options_.self;
+  heartbeat_elapsed_ = 0;
+  quorum_elapsed_ = 0;
+  // An entry of our own term: commits everything before it (the commit rule
+  // counts replicas only for current-term entries).
+  append_local({LogEntry{term_, last_index().next(), make_entry_data(EntryKind::noop, "")}});
+  broadcast_append();
+}
+
+void Node::start_election(bool pre, bool transfer) {
+  if (role() == Role::leader || poisoned_) return;
+  if (!config_.is_voter(options_.self)) return;
+  become_candidate(pre);
+  const Term campaign_term = pre ? term_.next() : term_;
+  if (joint_vote(config_, std::get<Candidate>(role_).votes) == VoteResult::won) {
+    // A single-voter group wins at once.
+    if (pre) {
+      start_election(false, transfer);
+    } else {
+      become_leader();
+    }
+    return;
+  }
+  for (NodeId v : config_.all_voters()) {
+    if (v == options_.self) continue;
+    // A real vote request carries our new term and self-vote: both must be
+    // durable first, or a crash could let us vote twice in this term.
+    send(v, VoteRequest{campaign_term, last_index(), last_term(), pre, transfer}, !pre);
+  }
+}
+
+bool Node::in_lease() const {
+  // With CheckQuorum, a follower that heard from a live leader within the
+  // minimum election timeout ignores disruptive vote requests.
+  return options_.check_quorum && leader_ != kNoNode && election_elapsed_ < options_.election_ticks;
+}
+
+// ---------------------------------------------------------------------------
+// Inputs
+
+void Node::step(NodeId from, const Message& message) {
+  if (poisoned_) return;
+  const Term t = message_term(message);
+  const auto* vote_request = std::get_if<VoteRequest>(&message);
+  if (t > term_) {
+    if (vote_request != nullptr) {
+      if (!vote_request->transfer && in_lease()) {
+        CODE_PROBE(options_.hooks, true, raft_vote_ignored_in_lease);
+        return;
+      }
+      // A pre-vote never changes our term; a real vote does (below).
+      if (!vote_request->pre_vote) become_follower(t, kNoNode);
+    } else if (const auto* reply = std::get_if<VoteReply>(&message); reply && reply->pre_vote && reply->granted) {
+      // Granted pre-votes carry the term we would campaign in: not news.
+    } else {
+      const bool from_leader = std::holds_alternative<AppendRequest>(message) ||
+                               std::holds_alternative<Heartbeat>(message) ||
+                               std::holds_alternative<TimeoutNow>(message);
+      become_follower(t, from_leader ? from : kNoNode);
+    }
+  } else if (t < term_) {
+    // A stale leader learns of the newer term from our reply and steps down
+    // (with CheckQuorum it might otherwise never hear of it).
+    if (std::holds_alternative<AppendRequest>(message) || std::holds_alternative<Heartbeat>(message)) {
+      send(from, AppendReply{term_, false, LogIndex(0), LogIndex(0), Term(0)}, false);
+    } else if (vote_request != nullptr && vote_request->pre_vote) {
+      send(from, VoteReply{term_, false, true}, false);
+    }
+    return;
+  }
+  std::visit(Overloaded{
+                 [&](const VoteRequest& m) { on_vote_request(from, m); },
+                 [&](const VoteReply& m) { on_vote_reply(from, m); },
+                 [&](const AppendRequest& m) { on_append(from, m); },
+                 [&](const AppendReply& m) { on_append_reply(from, m); },
+                 [&](const Heartbeat& m) { on_heartbeat(from, m); },
+                 [&](const HeartbeatReply& m) { on_heartbeat_reply(from, m); },
+                 [&](const TimeoutNow& m) { on_timeout_now(from, m); },
+             },
+             message);
+}
+
+void Node::tick() {
+  if (poisoned_) return;
+  if (role() == Role::leader) {
+    tick_leader();
+    return;
+  }
+  ++election_elapsed_;
+  if (election_elapsed_ >= randomized_election_ticks_) {
+    if (BUGGIFY(options_.hooks, "raft.skip_election_timeout")) {
+      reset_election_timer();
+      return;
+    }
+    start_election(options_.pre_vote, false);
+  }
+}
+
+void Node::tick_leader() {
+  Leader& l = std::get<Leader>(role_);
+  ++heartbeat_elapsed_;
+  ++quorum_elapsed_;
+  if (l.transferee != kNoNode && ++l.transfer_elapsed >= options_.election_ticks) {
+    l.transferee = kNoNode;  // the transfer timed out: serve again
+  }
+  if (quorum_elapsed_ >= options_.election_ticks) {
+    quorum_elapsed_ = 0;
+    if (options_.check_quorum) {
+      std::map<NodeId, bool> active;
+      active[options_.self] = true;
+      for (auto& [id, pr] : l.progress) {
+        active[id] = pr.recent_active;
+        pr.recent_active = false;
+      }
+      // A leader that cannot reach a quorum steps down, so that clients
+      // and followers find the real leader instead of waiting on it.
+      if (joint_vote(config_, active) != VoteResult::won) {
+        CODE_PROBE(options_.hooks, true, raft_leader_stepped_down_check_quorum);
+        become_follower(term_, kNoNode);
+        return;
+      }
+    }
+  }
+  if (heartbeat_elapsed_ >= options_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    broadcast_heartbeat();
+  }
+}
+
+void Node::on_persisted(PersistId id, const Status& status) {
+  if (poisoned_) return;
+  if (!status.ok()) {
+    // What reached the disk is unknown: stop rather than guess.
+    CODE_PROBE(options_.hooks, true, raft_node_poisoned);
+    poisoned_ = true;
+    out_ = {};
+    return;
+  }
+  // Completions are in order and cover every earlier output.
+  while (!in_flight_.empty() && in_flight_.begin()->first <= id) {
+    const auto [index, term] = in_flight_.begin()->second;
+    in_flight_.erase(in_flight_.begin());
+    // Count only what is still our log: a truncation since then replaced it.
+    if (index <= last_index() && index >= snapshot_index_ && term_at(index) == term && index > self_durable_) {
+      self_durable_ = index;
+    }
+  }
+  if (role() == Role::leader) maybe_commit();
+}
+
+bool Node::has_output() const {
+  return !out_.empty() || hard_state_dirty_ || applied_ < commit_;
+}
+
+RaftOutput Node::take_output() {
+  RaftOutput r;
+  if (hard_state_dirty_) {
+    log_store::save_hard_state(out_.persist, options_.group, HardState{term_, vote_, commit_});
+    hard_state_dirty_ = false;
+  }
+  for (LogIndex i = applied_.next(); i <= commit_; i = i.next()) r.committed.push_back(entry(i));
+  applied_ = commit_;
+  r.io = std::move(out_);
+  out_ = {};
+  // Every output gets an id, so that a caller merging its own writes into
+  // it can persist under this id; only outputs that append entries need
+  // remembering (they move self_durable_). A completion covers earlier ids.
+  r.io.persist_id = next_persist_id_++;
+  if (out_appended_) in_flight_[r.io.persist_id] = {last_index(), last_term()};
+  out_appended_ = false;
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Elections
+
+bool Node::log_up_to_date(LogIndex index, Term term) const {
+  return term > last_term() || (term == last_term() && index >= last_index());
+}
+
+void Node::on_vote_request(NodeId from, const VoteRequest& m) {
+  if (m.pre_vote) {
+    // Would we vote for this candidate in its next term? No state changes.
+    const bool grant = m.term > term_ && log_up_to_date(m.last_index, m.last_term);
+    CODE_PROBE(options_.hooks, !grant && m.term > term_, raft_prevote_rejected_stale_log);
+    send(from, VoteReply{grant ? m.term : term_, grant, true}, false);
+    return;
+  }
+  const bool can_vote = vote_ == from || (vote_ == kNoNode && leader_ == kNoNode);
+  const bool grant = can_vote && log_up_to_date(m.last_index, m.last_term);
+  if (grant) {
+    vote_ = from;
+    persist_hard_state();
+    reset_election_timer();
+  }
+  // Durable before it leaves: a vote that could be forgotten is two votes.
+  send(from, VoteReply{term_, grant, false}, true);
+}
+
+void Node::on_vote_reply(NodeId from, const VoteReply& m) {
+  auto* c = std::get_if<Candidate>(&role_);
+  if (c == nullptr || c->pre != m.pre_vote) return;
+  c->votes[from] = m.granted;
+  switch (joint_vote(config_, c->votes)) {
+    case VoteResult::won:
+      if (c->pre) {
+        start_election(false, false);
+      } else {
+        become_leader();
+      }
+      break;
+    case VoteResult::lost:
+      become_follower(term_, kNoNode);
+      break;
+    case VoteResult::pending:
+      break;
+  }
+}
+
+void Node::on_timeout_now(NodeId /*from*/, const TimeoutNow& /*m*/) {
+  CODE_PROBE(options_.hooks, true, raft_timeout_now_received);
+  // Leadership transfer: campaign at once, past pre-vote and leases.
+  start_election(false, true);
+}
+
+// ---------------------------------------------------------------------------
+// Replication: follower side
+
+void Node::append_local(std::vector<LogEntry> entries) {
+  for (LogEntry& e : entries) {
+    SLUICE_ASSERT(e.index == last_index().next(), "log appends are contiguous");
+    log_store::append(out_.persist, options_.group, e);
+    out_appended_ = true;
+    if (auto* l = std::get_if<Leader>(&role_)) l->uncommitted_bytes += e.data.size();
+    log_.push_back(std::move(e));
+  }
+}
+
+void Node::truncate_from(LogIndex index) {
+  SLUICE_ASSERT(index > commit_, "never truncate a committed entry");
+  SLUICE_ASSERT(role() != Role::leader, "a leader never truncates its log");
+  log_store::truncate_suffix(out_.persist, options_.group, index);
+  log_.resize(index.value() - snapshot_index_.value() - 1);
+  if (self_durable_ >= index) self_durable_ = LogIndex(index.value() - 1);
+}
+
+LogIndex Node::find_conflict_hint(LogIndex prev, Term prev_term) const {
+  // The highest index whose term is <= prev_term: everything above it cannot
+  // match, so the leader may skip it (fast backtracking).
+  LogIndex i = std::min(prev, last_index());
+  while (i > snapshot_index_ && term_at(i) > prev_term) i = LogIndex(i.value() - 1);
+  return i;
+}
+
+void Node::on_append(NodeId from, const AppendRequest& m) {
+  if (role() != Role::follower) become_follower(term_, from);
+  leader_ = from;
+  election_elapsed_ = 0;
+  if (m.prev_index < commit_) {
+    // Everything up to commit is already settled here.
+    send(from, AppendReply{term_, true, commit_, LogIndex(0), Term(0)}, true);
+    return;
+  }
+  if (m.prev_index > last_index() || term_at(m.prev_index) != m.prev_term) {
+    const LogIndex hint = find_conflict_hint(m.prev_index, m.prev_term);
+    CODE_PROBE(options_.hooks, m.prev_index <= last_index(), raft_append_rejected_term_mismatch);
+    send(from, AppendReply{term_, false, m.prev_index, hint, term_at(hint)}, false);
+    return;
+  }
+  std::vector<LogEntry> fresh;
+  for (const LogEntry& e : m.entries) {
+    if (e.index <= last_index()) {
+      if (term_at(e.index) == e.term) continue;  // already have it
+      CODE_PROBE(options_.hooks, true, raft_follower_truncated_conflict);
+      truncate_from(e.index);
+    }
+    fresh.push_back(e);
+  }
+  append_local(std::move(fresh));
+  const LogIndex match(m.prev_index.value() + m.entries.size());
+  set_commit(std::min(m.commit, match));
+  // Durable before acknowledged.
+  send(from, AppendReply{term_, true, match, LogIndex(0), Term(0)}, true);
+}
+
+void Node::on_heartbeat(NodeId from, const Heartbeat& m) {
+  if (role() != Role::follower) become_follower(term_, from);
+  leader_ = from;
+  election_elapsed_ = 0;
+  // m.commit never exceeds what the leader knows we hold.
+  set_commit(std::min(m.commit, last_index()));
+  send(from, HeartbeatReply{term_}, false);
+}
+
+void Node::set_commit(LogIndex commit) {
+  if (commit <= commit_) return;
+  SLUICE_ASSERT(commit <= last_index(), "commit beyond the log");
+  commit_ = commit;
+  persist_hard_state();
+}
+
+// ---------------------------------------------------------------------------
+// Replication: leader side
+
+void Node::send_append(NodeId to, bool allow_empty) {
+  Leader& l = std::get<Leader>(role_);
+  Progress& pr = l.progress.at(to);
+  if (pr.paused()) return;
+  const LogIndex prev(pr.next().value() - 1);
+  SLUICE_ASSERT(prev >= snapshot_index_, "snapshots are not implemented: the log is never compacted");
+  AppendRequest m{term_, prev, term_at(prev), {}, commit_};
+  std::size_t bytes = 0;
+  std::size_t entries_max = options_.append_entries_max;
+  if (BUGGIFY(options_.hooks, "raft.one_entry_per_append")) entries_max = 1;
+  for (LogIndex i = pr.next(); i <= last_index() && m.entries.size() < entries_max; i = i.next()) {
+    const LogEntry& e = entry(i);
+    if (!m.entries.empty() && bytes + e.data.size() > options_.append_bytes_max) break;
+    bytes += e.data.size();
+    m.entries.push_back(e);
+  }
+  if (m.entries.empty() && !allow_empty) return;
+  const LogIndex last_sent(prev.value() + m.entries.size());
+  if (m.entries.empty()) {
+    pr.sent_probe();
+  } else {
+    pr.sent_entries(last_sent, bytes);
+  }
+  // In parallel with our own fsync (Raft thesis 10.2.1).
+  send(to, std::move(m), false);
+}
+
+void Node::broadcast_append() {
+  auto& l = std::get<Leader>(role_);
+  for (auto& [id, pr] : l.progress) send_append(id, true);
+  maybe_commit();  // a single-voter group commits on its own durability
+}
+
+void Node::broadcast_heartbeat() {
+  auto& l = std::get<Leader>(role_);
+  for (auto& [id, pr] : l.progress) {
+    send(id, Heartbeat{term_, std::min(pr.match(), commit_)}, false);
+  }
+}
+
+void Node::on_append_reply(NodeId from, const AppendReply& m) {
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) return;
+  auto it = l->progress.find(from);
+  if (it == l->progress.end()) return;
+  Progress& pr = it->second;
+  pr.recent_active = true;
+  if (!m.success) {
+    // The follower's last index whose term is <= the term it has at `hint`
+    // may match; skip in our log past entries of later terms too.
+    LogIndex probe = m.hint;
+    if (m.hint_term.value() > 0 && m.hint <= last_index()) probe = find_conflict_hint(m.hint, m.hint_term);
+    if (pr.maybe_decrease_to(m.index, probe)) {
+      if (pr.state() == ProgressState::replicate) pr.become_probe();
+      send_append(from, true);
+    }
+    return;
+  }
+  const bool was_paused = pr.paused();
+  if (pr.maybe_update(m.index)) {
+    if (pr.state() == ProgressState::probe) pr.become_replicate();
+    maybe_commit();
+    if (l->transferee == from && pr.match() == last_index()) {
+      send(from, TimeoutNow{term_}, false);
+    }
+  }
+  // Keep the pipeline full.
+  if (was_paused || pr.next() <= last_index()) {
+    while (!pr.paused() && pr.next() <= last_index()) {
+      const LogIndex before = pr.next();
+      send_append(from, false);
+      if (pr.next() == before) break;
+    }
+  }
+}
+
+void Node::on_heartbeat_reply(NodeId from, const HeartbeatReply& /*m*/) {
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) return;
+  auto it = l->progress.find(from);
+  if (it == l->progress.end()) return;
+  it->second.recent_active = true;
+  it->second.heartbeat_answered();
+  if (it->second.match() < last_index()) send_append(from, true);
+}
+
+void Node::maybe_commit() {
+  auto& l = std::get<Leader>(role_);
+  std::map<NodeId, LogIndex> acked;
+  acked[options_.self] = self_durable_;
+  for (const auto& [id, pr] : l.progress) acked[id] = pr.match();
+  const LogIndex candidate = joint_committed(config_, acked);
+  if (candidate <= commit_) return;
+  // The commit rule (Raft section 5.4.2): count replicas only for an entry
+  // of the current term; earlier entries commit with it.
+  if (term_at(candidate) != term_) {
+    CODE_PROBE(options_.hooks, true, raft_commit_deferred_old_term);
+    return;
+  }
+  for (LogIndex i = commit_.next(); i <= candidate; i = i.next()) {
+    const std::size_t size = entry(i).data.size();
+    l.uncommitted_bytes = l.uncommitted_bytes > size ? l.uncommitted_bytes - size : 0;
+  }
+  set_commit(candidate);
+  // Followers learn the new commit index promptly, not at the next heartbeat.
+  for (auto& [id, pr] : l.progress) send_append(id, true);
+}
+
+Result<LogIndex> Node::propose(std::string_view payload) {
+  if (poisoned_) return Status(Code::poisoned, "node stopped after a failed write");
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) {
+    return Status(Code::unavailable, leader_ == kNoNode ? "no leader" : "not the leader; leader is " + to_string(leader_));
+  }
+  if (l->transferee != kNoNode) return Status(Code::unavailable, "leadership transfer in progress");
+  if (l->uncommitted_bytes + payload.size() > options_.uncommitted_bytes_max && l->uncommitted_bytes > 0) {
+    CODE_PROBE(options_.hooks, true, raft_proposal_rejected_admission);
+    return Status(Code::unavailable, "too many uncommitted bytes (" + std::to_string(l->uncommitted_bytes) +
+                                         "); retry when the quorum catches up");
+  }
+  const LogIndex index = last_index().next();
+  append_local({LogEntry{term_, index, make_entry_data(EntryKind::normal, payload)}});
+  broadcast_append();
+  return index;
+}
+
+Status Node::transfer_leadership(NodeId to) {
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) return Status(Code::unavailable, "not the leader");
+  if (to == options_.self) return Status(Code::invalid_argument, "already the leader");
+  auto it = l->progress.find(to);
+  if (it == l->progress.end()) return Status(Code::invalid_argument, "not a voter: " + to_string(to));
+  l->transferee = to;
+  l->transfer_elapsed = 0;
+  if (it->second.match() == last_index()) {
+    send(to, TimeoutNow{term_}, false);
+  } else {
+    send_append(to, true);
+  }
+  return {};
+}
+
+}  // namespace sluice::raft

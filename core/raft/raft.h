@@ -1,0 +1,186 @@
+// The Raft consensus step machine (DESIGN section 3), sans-IO.
+//
+// Inputs: step(), tick(), propose(), on_persisted(). Output: take_output()
+// returns the IO to carry out (core/node/output.h: entries and hard state to
+// persist, messages before and after the write) plus the newly committed
+// entries, which the caller applies to its state machine in the same output
+// (their state writes join the same batch; replies wait for it).
+//
+// What is here: elections with randomized timeouts; PreVote and CheckQuorum
+// (both on by default); replication with batching, pipelining and flow
+// control (probe/replicate states, inflights bounded by count and bytes);
+// fast backtracking; the commit rule (only entries of the current term are
+// committed by counting); durable term, vote and entries before any reply
+// that depends on them, with the leader counting itself only once its own
+// write is durable; leadership transfer (TimeoutNow); admission control on
+// uncommitted bytes. Not yet: snapshots and compaction, membership changes,
+// ReadIndex (see the issue notes).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "core/common/hooks.h"
+#include "core/common/random.h"
+#include "core/common/status.h"
+#include "core/node/output.h"
+#include "core/raft/messages.h"
+#include "core/raft/progress.h"
+#include "core/raft/quorum.h"
+
+namespace sluice::raft {
+
+struct Options {
+  NodeId self;
+  GroupId group = kDefaultGroup;
+  // Election timeout, randomized per election in [election_ticks, 2 * election_ticks).
+  std::uint64_t election_ticks = 15;
+  std::uint64_t heartbeat_ticks = 3;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  std::size_t append_entries_max = 64;         // entries per AppendRequest
+  std::size_t append_bytes_max = 1 << 20;      // payload bytes per AppendRequest
+  std::size_t inflight_count_max = 64;         // unacknowledged appends per follower
+  std::size_t inflight_bytes_max = 8 << 20;    // unacknowledged bytes per follower
+  std::size_t uncommitted_bytes_max = 16 << 20;  // admission control on proposals
+  Hooks hooks;
+};
+
+enum class Role { follower, pre_candidate, candidate, leader };
+const char* role_name(Role role);
+
+struct RaftOutput {
+  Output<Message> io;
+  // Committed entries not handed out before, in order. Apply them now; their
+  // effects must be persisted in io.persist and any reply must go in
+  // io.send_after_persist.
+  std::vector<LogEntry> committed;
+};
+
+class Node {
+ public:
+  using Message = raft::Message;
+
+  // Recovers from the store, or bootstraps a new group with `voters` when
+  // the store holds nothing for it.
+  static Result<std::unique_ptr<Node>> open(const Options& options, const VoterSet& voters, KvStore& store,
+                                            Rng rng);
+
+  void step(NodeId from, const Message& message);
+  void tick();
+  // A completion covers the output with this id and every earlier one.
+  void on_persisted(PersistId id, const Status& status);
+  bool has_output() const;
+  RaftOutput take_output();
+
+  // Appends a command if this node is the leader. Errors: unavailable (not
+  // the leader, or a transfer is under way; the message names the leader if
+  // known), invalid_argument (over the admission bound).
+  Result<LogIndex> propose(std::string_view payload);
+  // Starts moving leadership to `to`. Errors: unavailable (not the leader),
+  // invalid_argument (not a voter, or self).
+  Status transfer_leadership(NodeId to);
+  // Starts an election now, as an election timeout would (with a pre-vote
+  // round when PreVote is on). For tests and transcripts.
+  void campaign() { start_election(options_.pre_vote, false); }
+
+  NodeId id() const { return options_.self; }
+  Role role() const;
+  Term term() const { return term_; }
+  NodeId vote() const { return vote_; }
+  NodeId leader() const { return leader_; }
+  LogIndex commit() const { return commit_; }
+  LogIndex last_index() const { return LogIndex(snapshot_index_.value() + log_.size()); }
+  Term last_term() const { return term_at(last_index()); }
+  Term term_at(LogIndex index) const;
+  const LogEntry& entry(LogIndex index) const;
+  const JointConfig& config() const { return config_; }
+  bool poisoned() const { return poisoned_; }
+  // The leader's progress of a peer (tests). Precondition: leader.
+  const Progress& progress(NodeId peer) const;
+
+ private:
+  struct Follower {};
+  struct Candidate {
+    bool pre = false;
+    std::map<NodeId, bool> votes;
+  };
+  struct Leader {
+    std::map<NodeId, Progress> progress;  // every voter but self
+    NodeId transferee = kNoNode;
+    std::uint64_t transfer_elapsed = 0;
+    std::size_t uncommitted_bytes = 0;
+  };
+
+  Node(const Options& options, Rng rng) : options_(options), rng_(rng) {}
+
+  // Roles.
+  void become_follower(Term term, NodeId leader);
+  void become_candidate(bool pre);
+  void become_leader();
+  void start_election(bool pre, bool transfer);
+  void reset_election_timer();
+
+  // Handlers.
+  void on_vote_request(NodeId from, const VoteRequest& m);
+  void on_vote_reply(NodeId from, const VoteReply& m);
+  void on_append(NodeId from, const AppendRequest& m);
+  void on_append_reply(NodeId from, const AppendReply& m);
+  void on_heartbeat(NodeId from, const Heartbeat& m);
+  void on_heartbeat_reply(NodeId from, const HeartbeatReply& m);
+  void on_timeout_now(NodeId from, const TimeoutNow& m);
+  bool in_lease() const;
+
+  // Log and replication.
+  void append_local(std::vector<LogEntry> entries);
+  void truncate_from(LogIndex index);
+  bool log_up_to_date(LogIndex last_index, Term last_term) const;
+  LogIndex find_conflict_hint(LogIndex prev, Term prev_term) const;
+  void send_append(NodeId to, bool allow_empty);
+  void broadcast_append();
+  void broadcast_heartbeat();
+  void maybe_commit();
+  void set_commit(LogIndex commit);
+  void tick_leader();
+
+  void send(NodeId to, Message message, bool after_persist);
+  void persist_hard_state() { hard_state_dirty_ = true; }
+
+  Options options_;
+  Rng rng_;
+  std::variant<Follower, Candidate, Leader> role_;
+  JointConfig config_;
+
+  // Durable state (persisted through the output batch).
+  Term term_;
+  NodeId vote_ = kNoNode;
+  // In-memory log: log_[i] has index snapshot_index_ + 1 + i. The snapshot
+  // point is (0, 0) for a log that was never compacted.
+  LogIndex snapshot_index_{0};
+  Term snapshot_term_{0};
+  std::vector<LogEntry> log_;
+  LogIndex commit_;
+  LogIndex applied_;  // handed out through RaftOutput::committed
+
+  NodeId leader_ = kNoNode;
+  std::uint64_t election_elapsed_ = 0;
+  std::uint64_t heartbeat_elapsed_ = 0;
+  std::uint64_t randomized_election_ticks_ = 0;
+  // Ticks since the last CheckQuorum round (leaders).
+  std::uint64_t quorum_elapsed_ = 0;
+
+  // Local durability: the log is durable on this node through self_durable_.
+  LogIndex self_durable_;
+  std::map<PersistId, std::pair<LogIndex, Term>> in_flight_;  // id -> last (index, term) at take time
+  PersistId next_persist_id_ = 1;
+  bool poisoned_ = false;
+
+  Output<Message> out_;
+  bool hard_state_dirty_ = false;
+  bool out_appended_ = false;  // out_ holds log entries
+};
+
+}  // namespace sluice::raft

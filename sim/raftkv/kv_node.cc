@@ -1,0 +1,134 @@
+#include "sim/raftkv/kv_node.h"
+
+#include "core/common/bytes.h"
+#include "core/common/random.h"
+
+namespace sluice::raftkv {
+namespace {
+
+// Command payload: client (8) | request (8) | put (1) | key length (4) | key | value.
+std::string encode_command(NodeId client, const KvRequest& r) {
+  std::string out;
+  put_u64_be(out, client.value());
+  put_u64_be(out, r.request_id);
+  out.push_back(r.put ? 1 : 0);
+  put_u32_be(out, static_cast<std::uint32_t>(r.key.size()));
+  out += r.key;
+  out += r.value;
+  return out;
+}
+
+struct Command {
+  NodeId client;
+  KvRequest request;
+};
+
+Command decode_command(std::string_view payload) {
+  SLUICE_ASSERT(payload.size() >= 21, "kv command too short");
+  Command c;
+  c.client = NodeId(get_u64_be(payload, 0));
+  c.request.request_id = get_u64_be(payload, 8);
+  c.request.put = payload[16] != 0;
+  const std::uint32_t key_size = get_u32_be(payload, 17);
+  SLUICE_ASSERT(payload.size() >= 21 + std::size_t{key_size}, "kv command key overruns");
+  c.request.key = std::string(payload.substr(21, key_size));
+  c.request.value = std::string(payload.substr(21 + key_size));
+  return c;
+}
+
+template <class M>
+Envelope<Message> wrap(Envelope<M>&& e) {
+  return Envelope<Message>{e.group, e.from, e.to, Message(std::move(e.message))};
+}
+
+}  // namespace
+
+std::string describe(const Message& message) {
+  if (const auto* m = std::get_if<raft::Message>(&message)) return raft::describe(*m);
+  if (const auto* r = std::get_if<KvRequest>(&message)) {
+    return (r->put ? "put#" : "get#") + std::to_string(r->request_id) + " " + r->key;
+  }
+  const auto& reply = std::get<KvReply>(message);
+  return "kv-reply#" + std::to_string(reply.request_id) + " " + code_name(reply.code);
+}
+
+Result<std::unique_ptr<KvNode>> KvNode::open(const raft::Options& options, const raft::VoterSet& voters,
+                                             KvStore& store, Rng rng) {
+  auto raft = raft::Node::open(options, voters, store, rng);
+  if (!raft.ok()) return raft.status();
+  return std::unique_ptr<KvNode>(new KvNode(std::move(raft).value()));
+}
+
+void KvNode::step(NodeId from, Message message, Timestamp /*now*/) {
+  if (auto* m = std::get_if<raft::Message>(&message)) {
+    raft_->step(from, *m);
+  } else if (auto* r = std::get_if<KvRequest>(&message)) {
+    on_request(from, *r);
+  }
+}
+
+void KvNode::tick(Timestamp /*now*/) { raft_->tick(); }
+
+void KvNode::on_request(NodeId client, const KvRequest& request) {
+  auto reject = [&](Code code, NodeId hint) {
+    out_.send_now.push_back({kDefaultGroup, raft_->id(), client, KvReply{request.request_id, code, "", false, hint}});
+  };
+  if (raft_->poisoned()) return;
+  auto index = raft_->propose(encode_command(client, request));
+  if (!index.ok()) {
+    reject(index.status().code(), raft_->leader());
+    return;
+  }
+  waiting_[*index] = {client, request.request_id};
+}
+
+void KvNode::apply(const LogEntry& entry, Output<Message>& out) {
+  SLUICE_ASSERT(entry.index == applied_.next(), "entries apply in order");
+  applied_ = entry.index;
+  const std::uint64_t term = entry.term.value();
+  chain_ = fnv1a64(&term, sizeof term, chain_);
+  chain_ = fnv1a64(entry.data.data(), entry.data.size(), chain_);
+  std::optional<std::pair<NodeId, std::uint64_t>> owed;
+  if (auto it = waiting_.find(entry.index); it != waiting_.end()) {
+    owed = it->second;
+    waiting_.erase(it);
+  }
+  if (raft::entry_kind(entry) != raft::EntryKind::normal) return;
+  const Command c = decode_command(raft::entry_payload(entry));
+  Session& session = sessions_[c.client];
+  KvReply reply{c.request.request_id, Code::ok, "", false, kNoNode};
+  if (c.request.request_id <= session.last_request) {
+    // A retry of something already applied: answer as the first time.
+    reply = session.last_reply;
+  } else {
+    if (c.request.put) {
+      data_[c.request.key] = c.request.value;
+    } else if (auto it = data_.find(c.request.key); it != data_.end()) {
+      reply.value = it->second;
+      reply.found = true;
+    }
+    session.last_request = c.request.request_id;
+    session.last_reply = reply;
+  }
+  // Answer only what we proposed, and only if the log kept our proposal.
+  if (owed && owed->first == c.client && owed->second == c.request.request_id) {
+    out.send_after_persist.push_back({kDefaultGroup, raft_->id(), c.client, reply});
+  }
+}
+
+Output<Message> KvNode::take_output() {
+  raft::RaftOutput r = raft_->take_output();
+  Output<Message> out = std::move(out_);
+  out_ = {};
+  for (auto& e : r.io.send_now) out.send_now.push_back(wrap(std::move(e)));
+  out.persist.append(r.io.persist);
+  out.persist_id = r.io.persist_id;
+  for (auto& e : r.io.send_after_persist) out.send_after_persist.push_back(wrap(std::move(e)));
+  for (const LogEntry& entry : r.committed) apply(entry, out);
+  // A proposal whose index was taken by another leader's entry will never
+  // be answered by us: drop it (the client times out: outcome unknown).
+  while (!waiting_.empty() && waiting_.begin()->first <= applied_) waiting_.erase(waiting_.begin());
+  return out;
+}
+
+}  // namespace sluice::raftkv

@@ -1,0 +1,156 @@
+#include "sim/raftkv/run_raft.h"
+
+#include <sstream>
+
+#include "sim/check/linearizability.h"
+#include "sim/raftkv/invariants.h"
+#include "sim/raftkv/workload.h"
+
+namespace sluice::sim {
+namespace {
+
+using Cluster = SimCluster<raftkv::KvNode>;
+
+// Every running replica has applied the same log as the leader, and a
+// majority is running.
+bool converged(Cluster& cluster) {
+  const raftkv::KvNode* leader = nullptr;
+  for (NodeId id : cluster.servers()) {
+    raftkv::KvNode* n = cluster.node(id);
+    if (n != nullptr && n->raft().role() == raft::Role::leader) leader = n;
+  }
+  if (leader == nullptr) return false;
+  for (NodeId id : cluster.servers()) {
+    raftkv::KvNode* n = cluster.node(id);
+    if (n == nullptr || n->poisoned()) return false;
+    if (n->applied() != leader->applied() || n->applied_chain() != leader->applied_chain()) return false;
+  }
+  return true;
+}
+
+std::string describe_cluster(Cluster& cluster) {
+  std::string out;
+  for (NodeId id : cluster.servers()) {
+    raftkv::KvNode* n = cluster.node(id);
+    out += " [" + to_string(id) + ": ";
+    if (n == nullptr) {
+      out += "down]";
+      continue;
+    }
+    const raft::Node& r = n->raft();
+    out += std::string(raft::role_name(r.role())) + " t=" + to_string(r.term()) + " last=" + to_string(r.last_index()) +
+           " commit=" + to_string(r.commit()) + " applied=" + to_string(n->applied()) + (n->poisoned() ? " poisoned" : "") + "]";
+  }
+  return out;
+}
+
+}  // namespace
+
+void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig faults, Scheduler& scheduler,
+              Trace& trace, SimNetwork& network, Rng& rng, Hooks hooks, const ClusterOptions& cluster_options,
+              RunResult& result) {
+  // A node that loses its disk, or finds it corrupt, must rejoin as a new
+  // member through a membership change; until Raft has those, the swarm
+  // spares every node those two faults.
+  faults.data_loss_protected = cluster_options.servers;
+  faults.empty_disk_share = 0;
+  result.fault_summary = faults.summary();
+
+  raft::VoterSet voters(cluster_options.servers.begin(), cluster_options.servers.end());
+  Rng node_seeds = rng.fork();
+  raftkv::Workload* workload_ptr = nullptr;
+  auto factory = [&](NodeId id, KvStore& store) {
+    raft::Options o;
+    o.self = id;
+    o.hooks = hooks;
+    return raftkv::KvNode::open(o, voters, store, node_seeds.fork());
+  };
+  auto client_sink = [&](NodeId client, NodeId from, raftkv::Message message) {
+    if (auto* reply = std::get_if<raftkv::KvReply>(&message); reply && workload_ptr) {
+      workload_ptr->on_reply(client, from, *reply);
+    }
+  };
+  Cluster cluster(&scheduler, &trace, &network, rng.fork(), hooks, cluster_options, factory, client_sink);
+  raftkv::WorkloadOptions wo;
+  wo.clients = options.clients;
+  wo.keys = options.keys;
+  wo.get_share = options.get_share;
+  if (options.think_max) wo.think_max = *options.think_max;
+  raftkv::Workload workload(&cluster, rng.fork(), wo);
+  workload_ptr = &workload;
+  FaultInjector injector(&cluster, rng.fork(), faults);
+  raftkv::InvariantChecker invariants(&cluster);
+  bool invariants_ok = true;
+  scheduler.set_after_event([&] {
+    if (invariants_ok) invariants_ok = invariants.check();
+  });
+
+  // Operator actions during the safety phase: leadership transfers.
+  Rng operator_rng = rng.fork();
+  const bool transfers = chance(operator_rng, 0.5) && cluster_options.servers.size() > 1;
+  std::function<void()> transfer = [&] {
+    if (scheduler.now() >= Timestamp{0} + options.duration) return;
+    for (NodeId id : cluster_options.servers) {
+      raftkv::KvNode* n = cluster.node(id);
+      if (n == nullptr || n->raft().role() != raft::Role::leader) continue;
+      NodeId to = pick(operator_rng, cluster_options.servers);
+      if (to == id) break;
+      trace.event(scheduler.now(), "op.transfer_leadership").u("from", id.value()).u("to", to.value());
+      cluster.act(id, [to](raftkv::KvNode& node) { (void)node.raft().transfer_leadership(to); });
+      break;
+    }
+    scheduler.after(Duration::millis(uniform_between(operator_rng, 200, 3000)), transfer);
+  };
+  if (transfers) scheduler.after(Duration::millis(500), transfer);
+
+  trace.event(scheduler.now(), "run.start").u("seed", seed).u("nodes", cluster_options.servers.size())
+      .s("faults", profile_name(options.profile)).s("protocol", "raft");
+  cluster.start_all();
+  const Timestamp safety_end = Timestamp{0} + options.duration;
+  workload.start(safety_end);
+  injector.start(safety_end);
+  scheduler.run_while([&] { return invariants_ok; }, safety_end);
+
+  if (invariants_ok) {
+    injector.heal_all();
+    const Timestamp deadline = safety_end + options.liveness_bound;
+    bool probe_done = false;
+    workload.start_final_probe(&probe_done);
+    if (!scheduler.run_while([&] { return !probe_done && invariants_ok; }, deadline)) {
+      if (invariants_ok) {
+        result.violations.push_back("liveness: no put and get completed within " +
+                                    format_duration(options.liveness_bound) + " after healing:" +
+                                    describe_cluster(cluster));
+      }
+    } else {
+      bool done = false;
+      std::function<void()> check = [&] {
+        done = converged(cluster);
+        if (!done && scheduler.now() < deadline) scheduler.after(Duration::millis(20), check);
+      };
+      check();
+      scheduler.run_while([&] { return !done && invariants_ok; }, deadline);
+      if (!done && invariants_ok) {
+        result.violations.push_back("liveness: replicas did not converge within " +
+                                    format_duration(options.liveness_bound) + " after healing:" +
+                                    describe_cluster(cluster));
+      }
+    }
+  }
+  scheduler.set_after_event(nullptr);
+  trace.event(scheduler.now(), "run.end").u("events", scheduler.events_processed());
+  for (const auto& v : invariants.violations()) result.violations.push_back("invariant: " + v);
+
+  const auto lin = check::check_kv_linearizable(workload.history());
+  if (lin.verdict == check::Verdict::not_linearizable) {
+    result.violations.push_back("not linearizable: " + lin.detail);
+  }
+  CODE_PROBE(hooks, lin.verdict == check::Verdict::inconclusive, sim_linearizability_inconclusive);
+  result.acked_writes = workload.completed();
+  result.operations = workload.history().size();
+  std::ostringstream counts;
+  for (const auto& [name, n] : injector.counts()) counts << name << "=" << n << " ";
+  result.fault_counts = counts.str();
+}
+
+}  // namespace sluice::sim

@@ -1,0 +1,70 @@
+// Simulated key-value clients for the Raft workload, and their history.
+//
+// A client sends one request at a time to the node it believes leads,
+// follows "not the leader" hints (or tries another node), and gives up on a
+// request after a timeout: that request's outcome is unknown, and the
+// linearizability checker allows it to have happened at any time after its
+// call, or never.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/check/linearizability.h"
+#include "sim/cluster.h"
+#include "sim/raftkv/kv_node.h"
+
+namespace sluice::raftkv {
+
+struct WorkloadOptions {
+  int clients = 3;
+  int keys = 4;
+  double get_share = 0.4;
+  Duration think_max = Duration::millis(30);
+  Duration request_timeout = Duration::seconds(1);
+};
+
+class Workload {
+ public:
+  static constexpr std::uint64_t kFirstClientId = 1000;
+
+  Workload(sim::SimCluster<KvNode>* cluster, Rng rng, WorkloadOptions options);
+
+  void start(Timestamp stop);
+  void on_reply(NodeId client, NodeId from, const KvReply& reply);
+  // Liveness: one put and one get, retried until both succeed; sets *done.
+  void start_final_probe(bool* done);
+
+  const std::vector<check::KvOp>& history() const { return history_; }
+  std::uint64_t completed() const { return completed_; }
+  std::uint64_t unknown() const { return unknown_; }
+
+ private:
+  struct Client {
+    NodeId id;
+    NodeId target;
+    std::uint64_t next_request = 1;
+    std::optional<std::size_t> outstanding;  // index into history_
+    std::uint64_t outstanding_request = 0;
+    std::uint64_t writes = 0;
+    bool probe = false;
+  };
+  void issue(std::size_t c);
+  void send(std::size_t c, bool put, std::string key, std::string value);
+  void resolve(std::size_t c, bool succeeded);
+
+  sim::SimCluster<KvNode>* cluster_;
+  Rng rng_;
+  WorkloadOptions options_;
+  Timestamp stop_{0};
+  std::vector<Client> clients_;
+  std::vector<check::KvOp> history_;
+  std::vector<bool> failed_;  // per history entry: definitely did not happen
+  std::uint64_t completed_ = 0;
+  std::uint64_t unknown_ = 0;
+  bool* probe_done_ = nullptr;
+  int probe_stage_ = 0;
+};
+
+}  // namespace sluice::raftkv

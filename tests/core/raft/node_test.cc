@@ -1,0 +1,290 @@
+// Raft node behaviour through a small synchronous harness, in the spirit of
+// etcd's raft_paper_test: each test checks a few sentences of the paper.
+// Outputs are persisted at once (to an in-memory SimDisk) and messages
+// delivered in order, unless a test cuts a node off.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <set>
+
+#include "core/raft/raft.h"
+#include "sim/disk.h"
+
+namespace sluice::raft {
+namespace {
+
+class Harness {
+ public:
+  explicit Harness(int n, Options base = {}) : base_(base) {
+    for (int i = 1; i <= n; ++i) voters_.insert(NodeId(static_cast<std::uint64_t>(i)));
+    for (NodeId id : voters_) {
+      disks_.emplace(id, std::make_unique<sim::SimDisk>(Rng(id.value()), Hooks{}));
+      start(id);
+    }
+  }
+
+  void start(NodeId id) {
+    Options o = base_;
+    o.self = id;
+    auto node = Node::open(o, voters_, *disks_.at(id), Rng(1000 + id.value() * 7 + restarts_++));
+    ASSERT_TRUE(node.ok()) << node.status().to_string();
+    nodes_[id] = std::move(node).value();
+  }
+  // Power loss: unsynced writes are gone (there are none: we sync at once).
+  void restart(NodeId id) {
+    nodes_.erase(id);
+    disks_.at(id)->crash();
+    start(id);
+  }
+
+  Node& operator[](NodeId id) { return *nodes_.at(id); }
+  Node& node(int i) { return *nodes_.at(NodeId(static_cast<std::uint64_t>(i))); }
+
+  void isolate(int i) { cut_.insert(NodeId(static_cast<std::uint64_t>(i))); }
+  void heal() { cut_.clear(); }
+
+  // Carries out every output and delivers every message until quiet.
+  void stabilize() {
+    for (int round = 0; round < 1000; ++round) {
+      bool any = false;
+      for (auto& [id, node] : nodes_) {
+        while (node->has_output()) {
+          any = true;
+          RaftOutput out = node->take_output();
+          for (auto& e : out.io.send_now) queue_.push_back(std::move(e));
+          ASSERT_TRUE(disks_.at(id)->write(out.io.persist, WriteOptions{true}).ok());
+          for (auto& e : out.io.send_after_persist) queue_.push_back(std::move(e));
+          node->on_persisted(out.io.persist_id, Status());
+          for (auto& entry : out.committed) applied_[id].push_back(entry);
+        }
+      }
+      while (!queue_.empty()) {
+        any = true;
+        Envelope<Message> e = std::move(queue_.front());
+        queue_.pop_front();
+        if (cut_.count(e.from) || cut_.count(e.to)) continue;
+        nodes_.at(e.to)->step(e.from, e.message);
+      }
+      if (!any) return;
+    }
+    FAIL() << "did not stabilize";
+  }
+
+  void tick_all(int ticks) {
+    for (int t = 0; t < ticks; ++t) {
+      for (auto& [id, node] : nodes_) node->tick();
+      stabilize();
+    }
+  }
+
+  const std::vector<LogEntry>& applied(int i) { return applied_[NodeId(static_cast<std::uint64_t>(i))]; }
+
+ private:
+  Options base_;
+  VoterSet voters_;
+  std::map<NodeId, std::unique_ptr<sim::SimDisk>> disks_;
+  std::map<NodeId, std::unique_ptr<Node>> nodes_;
+  std::map<NodeId, std::vector<LogEntry>> applied_;
+  std::deque<Envelope<Message>> queue_;
+  std::set<NodeId> cut_;
+  int restarts_ = 0;
+};
+
+std::vector<std::string> payloads(const std::vector<LogEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) {
+    if (entry_kind(e) == EntryKind::normal) out.emplace_back(entry_payload(e));
+  }
+  return out;
+}
+
+TEST(RaftNode, CampaignWinsWithAMajorityAndAppendsANoop) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  EXPECT_EQ(h.node(1).role(), Role::leader);
+  EXPECT_EQ(h.node(1).term(), Term(1));
+  for (int i = 2; i <= 3; ++i) {
+    EXPECT_EQ(h.node(i).role(), Role::follower);
+    EXPECT_EQ(h.node(i).leader(), NodeId(1));
+    EXPECT_EQ(h.node(i).vote(), NodeId(1));
+  }
+  // The new leader's first entry is a no-op of its term, committed everywhere.
+  EXPECT_EQ(h.node(1).commit(), LogIndex(1));
+  EXPECT_EQ(entry_kind(h.node(2).entry(LogIndex(1))), EntryKind::noop);
+}
+
+TEST(RaftNode, ElectionTimeoutStartsAnElection) {
+  Harness h(3);
+  h.tick_all(40);  // beyond 2 * election_ticks
+  int leaders = 0;
+  for (int i = 1; i <= 3; ++i) leaders += h.node(i).role() == Role::leader;
+  EXPECT_EQ(leaders, 1);
+}
+
+TEST(RaftNode, ProposalsReplicateAndCommitInOrder) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  for (const char* p : {"a", "b", "c"}) ASSERT_TRUE(h.node(1).propose(p).ok());
+  h.stabilize();
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(h.node(i).commit(), LogIndex(4));
+    EXPECT_EQ(payloads(h.applied(i)), (std::vector<std::string>{"a", "b", "c"})) << "node " << i;
+  }
+}
+
+TEST(RaftNode, FollowersRefuseProposalsAndNameTheLeader) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  auto r = h.node(2).propose("x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::unavailable);
+  EXPECT_NE(r.status().message().find("leader is 1"), std::string::npos) << r.status().message();
+}
+
+TEST(RaftNode, AMinorityCannotCommit) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(2);
+  h.isolate(3);
+  ASSERT_TRUE(h.node(1).propose("lonely").ok());
+  h.stabilize();
+  EXPECT_EQ(h.node(1).commit(), LogIndex(1)) << "only the no-op is committed";
+  h.heal();
+  h.tick_all(4);  // a heartbeat round repairs the followers
+  EXPECT_EQ(h.node(1).commit(), LogIndex(2));
+}
+
+TEST(RaftNode, PreVoteKeepsAPartitionedNodeFromInflatingItsTerm) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(3);
+  h.tick_all(100);  // node 3 times out again and again
+  EXPECT_EQ(h.node(3).term(), Term(1)) << "pre-votes fail without changing the term";
+  h.heal();
+  h.tick_all(10);
+  EXPECT_EQ(h.node(1).role(), Role::leader) << "the rejoining node does not depose the leader";
+  EXPECT_EQ(h.node(1).term(), Term(1));
+}
+
+TEST(RaftNode, WithoutPreVoteAPartitionedNodeInflatesItsTerm) {
+  Options o;
+  o.pre_vote = false;
+  Harness h(3, o);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(3);
+  h.tick_all(100);
+  EXPECT_GT(h.node(3).term(), Term(2)) << "the contrast that shows PreVote matters";
+}
+
+TEST(RaftNode, CheckQuorumMakesAnIsolatedLeaderStepDown) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(1);
+  // Activity is checked once per election timeout, so stepping down takes
+  // at most two of them.
+  h.tick_all(2 * 15);
+  EXPECT_NE(h.node(1).role(), Role::leader);
+  h.tick_all(60);
+  int leaders = 0;
+  for (int i = 2; i <= 3; ++i) leaders += h.node(i).role() == Role::leader;
+  EXPECT_EQ(leaders, 1) << "the majority side elects a new leader";
+}
+
+TEST(RaftNode, LeadershipTransfer) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).propose("x").ok());
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).transfer_leadership(NodeId(3)).ok());
+  h.stabilize();
+  EXPECT_EQ(h.node(3).role(), Role::leader);
+  EXPECT_EQ(h.node(1).role(), Role::follower);
+  EXPECT_EQ(h.node(3).term(), Term(2));
+  EXPECT_EQ(h.node(1).transfer_leadership(NodeId(2)).code(), Code::unavailable) << "not the leader any more";
+}
+
+TEST(RaftNode, VotesAndTermsSurviveARestart) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).propose("durable").ok());
+  h.stabilize();
+  h.restart(NodeId(2));
+  EXPECT_EQ(h.node(2).term(), Term(1));
+  EXPECT_EQ(h.node(2).vote(), NodeId(1));
+  EXPECT_EQ(h.node(2).last_index(), LogIndex(2));
+  EXPECT_EQ(h.node(2).commit(), LogIndex(2));
+}
+
+TEST(RaftNode, AVoteLeavesOnlyAfterItIsDurable) {
+  Harness h(3);
+  h.node(1).campaign();
+  // Node 1's pre-vote round.
+  RaftOutput out = h.node(1).take_output();
+  ASSERT_EQ(out.io.send_now.size(), 2u);
+  for (auto& e : out.io.send_now) h[e.to].step(e.from, e.message);
+  // A pre-vote reply changes nothing durable and may leave at once.
+  RaftOutput reply = h.node(2).take_output();
+  ASSERT_EQ(reply.io.send_now.size(), 1u);
+  EXPECT_TRUE(std::get<VoteReply>(reply.io.send_now[0].message).pre_vote);
+  h.node(1).step(NodeId(2), reply.io.send_now[0].message);
+  // The real vote request waits for node 1's own term and vote on disk.
+  RaftOutput campaign = h.node(1).take_output();
+  EXPECT_TRUE(campaign.io.send_now.empty());
+  ASSERT_EQ(campaign.io.send_after_persist.size(), 2u);
+  EXPECT_FALSE(campaign.io.persist.empty());
+  // And the vote granted waits for the voter's disk.
+  h.node(2).step(NodeId(1), campaign.io.send_after_persist[0].message);
+  RaftOutput grant = h.node(2).take_output();
+  EXPECT_TRUE(grant.io.send_now.empty());
+  ASSERT_EQ(grant.io.send_after_persist.size(), 1u);
+  EXPECT_TRUE(std::get<VoteReply>(grant.io.send_after_persist[0].message).granted);
+  EXPECT_FALSE(grant.io.persist.empty());
+}
+
+TEST(RaftNode, AdmissionControlBoundsUncommittedBytes) {
+  Options o;
+  o.uncommitted_bytes_max = 100;
+  Harness h(3, o);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(2);
+  h.isolate(3);
+  ASSERT_TRUE(h.node(1).propose(std::string(60, 'x')).ok());
+  auto refused = h.node(1).propose(std::string(60, 'y'));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("uncommitted"), std::string::npos);
+  h.heal();
+  h.tick_all(4);
+  EXPECT_TRUE(h.node(1).propose(std::string(60, 'y')).ok()) << "room again once committed";
+}
+
+TEST(RaftNode, ADivergentFollowerIsRepaired) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  // Node 1 appends entries only it has, then loses leadership.
+  h.isolate(1);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(h.node(1).propose("orphan").ok());
+  h.stabilize();
+  h.tick_all(60);  // 2 or 3 wins term 2+ and commits its own entries
+  NodeId leader = h.node(2).role() == Role::leader ? NodeId(2) : NodeId(3);
+  ASSERT_EQ(h[leader].role(), Role::leader);
+  ASSERT_TRUE(h[leader].propose("kept").ok());
+  h.stabilize();
+  h.heal();
+  h.tick_all(10);
+  EXPECT_EQ(h.node(1).last_index(), h[leader].last_index());
+  EXPECT_EQ(payloads(h.applied(1)), (std::vector<std::string>{"kept"})) << "the orphans were never applied";
+}
+
+}  // namespace
+}  // namespace sluice::raft
