@@ -270,6 +270,7 @@ Result<WriteBatch> decode_batch_record(std::string_view record) {
   if (record.size() - 8 != length) return Status(Code::corruption, "batch record length mismatch");
   const std::string_view body = record.substr(8);
   if (crc32c(body) != get_u32_be(record, 0)) return Status(Code::corruption, "batch record checksum mismatch");
+  if (body.size() < 4) return Status(Code::corruption, "batch record has no op count");
   WriteBatch batch;
   std::size_t pos = 4;
   const std::uint32_t count = get_u32_be(body, 0);

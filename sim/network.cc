@@ -85,6 +85,14 @@ void SimNetwork::isolate(NodeId n, const std::vector<NodeId>& others) {
 
 void SimNetwork::majorities_ring(const std::vector<NodeId>& ring) {
   const std::size_t n = ring.size();
+  if (n == 3) {
+    // Symmetric windows cannot differ on 3 nodes (every pair is adjacent):
+    // each node hears only its predecessor, so each sees a different
+    // majority of two.
+    for (std::size_t i = 0; i < n; ++i) block(ring[(i + 1) % n], ring[i]);
+    trace_->event(scheduler_->now(), "net.majorities_ring").u("nodes", n);
+    return;
+  }
   const std::size_t reach = n / 2;  // neighbours on each side within a majority window
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < n; ++j) {

@@ -66,7 +66,8 @@ class SimNetwork {
   // n hears nothing from and reaches none of `others`.
   void isolate(NodeId n, const std::vector<NodeId>& others);
   // Each node reaches the majority centred on it in `ring` order, and no two
-  // nodes see the same majority (Jepsen's majorities-ring).
+  // nodes see the same majority (Jepsen's majorities-ring). On 3 nodes the
+  // ring is one-way: each node hears only from its predecessor.
   void majorities_ring(const std::vector<NodeId>& ring);
   // Messages on the link wait until `until` before they travel.
   void clog(NodeId from, NodeId to, Timestamp until);

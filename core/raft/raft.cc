@@ -509,6 +509,7 @@ void Node::on_append_reply(NodeId from, const AppendReply& m) {
   if (!m.success) {
     // The follower's last index whose term is <= the term it has at `hint`
     // may match; skip in our log past entries of later terms too.
+    CODE_PROBE(options_.hooks, m.hint == m.index && m.index.value() > 0, raft_reject_hint_at_rejected_index);
     LogIndex probe = m.hint;
     if (m.hint_term.value() > 0 && m.hint <= last_index()) probe = find_conflict_hint(m.hint, m.hint_term);
     if (pr.maybe_decrease_to(m.index, probe)) {
@@ -541,6 +542,9 @@ void Node::on_heartbeat_reply(NodeId from, const HeartbeatReply& /*m*/) {
   auto it = l->progress.find(from);
   if (it == l->progress.end()) return;
   it->second.recent_active = true;
+  CODE_PROBE(options_.hooks,
+             it->second.state() == ProgressState::replicate && it->second.inflights().full(),
+             raft_heartbeat_freed_inflight_slot);
   it->second.heartbeat_answered();
   if (it->second.match() < last_index()) send_append(from, true);
 }
