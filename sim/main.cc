@@ -217,7 +217,11 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(done));
   }
   std::printf("  code probes (runs that reached each):\n");
+  // The simulator's own probes and those of the protocol under test.
+  const std::string own_prefix = args.spec.protocol == Protocol::raft ? "raft_" : "toy_";
   for (std::size_t i = 0; i < kProbeCount; ++i) {
+    const std::string name(kProbeCatalogue[i].name);
+    if (name.rfind("sim_", 0) != 0 && name.rfind(own_prefix, 0) != 0) continue;
     std::printf("    %-40s %6llu  %s\n", std::string(kProbeCatalogue[i].name).c_str(),
                 static_cast<unsigned long long>(runs_hitting[i]),
                 std::string(kProbeCatalogue[i].description).c_str());

@@ -32,7 +32,7 @@ case "$cmd" in
     "$build_dir/sim/sluice-sim" --seed "$seed" --nodes 5 --faults all --duration 20s
     echo
     echo "== A swarm of 200 seeds, each drawing its own cluster and fault rates =="
-    "$build_dir/sim/sluice-sim" --seeds "$seed..$((seed + 199))" | tail -n 32
+    "$build_dir/sim/sluice-sim" --seeds "$seed..$((seed + 199))" | grep -v '^\['  
     cat <<MSG
 
 Try next:

@@ -44,6 +44,10 @@ Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet&
                 "heartbeats must come well within an election timeout");
   SLUICE_ASSERT(options.append_entries_max > 0 && options.inflight_count_max > 0, "flow-control bounds are positive");
   std::unique_ptr<Node> node(new Node(options, rng));
+  // Odd but legal tuning, in simulation only: tiny windows and admission
+  // bounds reach the flow-control and back-pressure paths.
+  if (BUGGIFY(options.hooks, "raft.tiny_inflight_window")) node->options_.inflight_count_max = 1;
+  if (BUGGIFY(options.hooks, "raft.tiny_uncommitted_bytes_limit")) node->options_.uncommitted_bytes_max = 64;
   auto stored_voters = store.get(Keyspace::meta, voters_key(options.group));
   if (!stored_voters.ok()) return stored_voters.status();
   if (stored_voters->has_value()) {
