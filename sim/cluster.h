@@ -120,7 +120,8 @@ class SimCluster final : public ClusterBase {
     p.node.reset();
     ++p.incarnation;
     p.deferred.clear();
-    p.disk_busy_until = scheduler_->now();
+    p.disk_queue.clear();
+    p.disk_busy = false;
     p.disk.crash();
   }
 
@@ -177,6 +178,11 @@ class SimCluster final : public ClusterBase {
   SimClock& clock(NodeId id) override { return processes_.at(id)->clock; }
 
  private:
+  struct PendingPersist {
+    WriteBatch batch;
+    std::function<void(Status)> done;
+  };
+
   struct Process final : Environment<Message> {
     Process(SimCluster* owner, NodeId node_id, Rng process_rng)
         : cluster(owner), id(node_id), rng(process_rng), disk(rng.fork(), owner->hooks_) {}
@@ -195,7 +201,8 @@ class SimCluster final : public ClusterBase {
     ProcessState state = ProcessState::down;
     std::uint64_t incarnation = 0;
     std::deque<std::function<void()>> deferred;  // inputs held while paused
-    Timestamp disk_busy_until{0};                // persists complete in order
+    std::deque<PendingPersist> disk_queue;       // persists waiting for the next round
+    bool disk_busy = false;                      // a write-and-fsync round is under way
   };
 
   Timestamp local_now(const Process& p) const { return p.clock.local(scheduler_->now()); }
@@ -233,30 +240,59 @@ class SimCluster final : public ClusterBase {
     });
   }
 
+  // Group commit, as the real driver does: persists that arrive while the
+  // disk is busy wait and then share one write-and-fsync round. Within a
+  // round batches stay separate (each atomic) and complete in order.
   void persist(Process& p, WriteBatch batch, std::function<void(Status)> done) {
-    const Timestamp now = scheduler_->now();
-    const Timestamp start = p.disk_busy_until > now ? p.disk_busy_until : now;
-    const Timestamp written = start + options_.disk_timing.write.sample(rng_);
+    p.disk_queue.push_back(PendingPersist{std::move(batch), std::move(done)});
+    if (!p.disk_busy) start_disk_round(p);
+  }
+
+  void start_disk_round(Process& p) {
+    SLUICE_ASSERT(!p.disk_busy && !p.disk_queue.empty(), "a disk round starts on an idle disk with work");
+    p.disk_busy = true;
+    auto round = std::make_shared<std::vector<PendingPersist>>();
+    while (!p.disk_queue.empty()) {
+      round->push_back(std::move(p.disk_queue.front()));
+      p.disk_queue.pop_front();
+    }
+    const Timestamp written = scheduler_->now() + options_.disk_timing.write.sample(rng_);
     const Timestamp synced = written + options_.disk_timing.fsync.sample(rng_);
-    p.disk_busy_until = synced;
     const std::uint64_t incarnation = p.incarnation;
-    auto status = std::make_shared<Status>();
-    // The write reaches the page cache first, the platter at the fsync: a
-    // crash in between loses it (or tears it), exactly as on a real disk.
-    scheduler_->at(written, [this, &p, incarnation, status, batch = std::move(batch)] {
+    auto status = std::make_shared<std::vector<Status>>(round->size());
+    // The writes reach the page cache first, the platter at the fsync: a
+    // crash in between loses them (or tears one), exactly as on a real disk.
+    scheduler_->at(written, [this, &p, incarnation, round, status] {
       if (p.incarnation != incarnation) return;
-      if (!batch.empty()) *status = p.disk.write(batch, WriteOptions{false});
-      trace_->event(scheduler_->now(), "disk.write").u("node", p.id.value()).u("ops", batch.ops().size())
-          .s("status", code_name(status->code()));
+      Status failed;
+      std::size_t ops = 0;
+      for (std::size_t i = 0; i < round->size(); ++i) {
+        const WriteBatch& batch = (*round)[i].batch;
+        ops += batch.ops().size();
+        // After a failed write the rest of the round fails too: the caller
+        // poisons on the first error and must not see later writes succeed.
+        if (failed.ok() && !batch.empty()) failed = p.disk.write(batch, WriteOptions{false});
+        (*status)[i] = failed;
+      }
+      trace_->event(scheduler_->now(), "disk.write").u("node", p.id.value()).u("batches", round->size())
+          .u("ops", ops).s("status", code_name(failed.code()));
     });
-    scheduler_->at(synced, [this, &p, incarnation, status, done = std::move(done)]() mutable {
+    scheduler_->at(synced, [this, &p, incarnation, round, status] {
       if (p.incarnation != incarnation) return;
-      if (status->ok()) *status = p.disk.sync();
-      trace_->event(scheduler_->now(), "disk.sync").u("node", p.id.value()).s("status", code_name(status->code()));
-      on_process(p.id, incarnation, [this, &p, status, done = std::move(done)] {
-        done(*status);  // runs drive() itself (driver.h)
-        supervise(p);
-      });
+      const Status sync = p.disk.sync();
+      trace_->event(scheduler_->now(), "disk.sync").u("node", p.id.value()).s("status", code_name(sync.code()));
+      // Still busy while completions run: persists they cause join the
+      // queue for the next round.
+      for (std::size_t i = 0; i < round->size(); ++i) {
+        Status s = (*status)[i].ok() ? sync : (*status)[i];
+        on_process(p.id, incarnation, [this, &p, s, done = std::move((*round)[i].done)] {
+          done(s);  // runs drive() itself (driver.h)
+          supervise(p);
+        });
+        if (p.incarnation != incarnation) return;  // the completion poisoned and crashed it
+      }
+      p.disk_busy = false;
+      if (!p.disk_queue.empty()) start_disk_round(p);
     });
   }
 

@@ -43,6 +43,7 @@ Options:
   --liveness-bound D     how long the healed cluster has to serve and converge
                          (default 30s)
   --trace FILE           write the structured event log as JSON lines
+  --history FILE         raft: write the client history as JSON lines
   --check-determinism    run every seed twice and compare trace hashes
   --verbose              print the full report of every run in a swarm
   --help                 this text
@@ -120,6 +121,8 @@ Args parse(int argc, char** argv) {
       if (!parse_protocol(value(), &a.spec.protocol)) usage_error("--protocol takes raft, toy or naive");
     } else if (flag == "--trace") {
       a.spec.trace_path = value();
+    } else if (flag == "--history") {
+      a.spec.history_path = value();
     } else if (flag == "--check-determinism") {
       a.check_determinism = true;
     } else if (flag == "--verbose") {
@@ -128,7 +131,9 @@ Args parse(int argc, char** argv) {
       usage_error("unknown option " + flag);
     }
   }
-  if (a.swarm && !a.spec.trace_path.empty()) usage_error("--trace records one run: use it with --seed");
+  if (a.swarm && (!a.spec.trace_path.empty() || !a.spec.history_path.empty())) {
+    usage_error("--trace and --history record one run: use them with --seed");
+  }
   return a;
 }
 

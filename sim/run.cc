@@ -231,7 +231,7 @@ RunResult run_one(const RunSpec& spec) {
     World world(spec, setup, trace_file);
     if (spec.protocol == Protocol::raft) {
       RaftRunOptions options{setup.clients, setup.keys, setup.read_share, spec.think_max, spec.liveness_bound,
-                             setup.duration, setup.profile};
+                             setup.duration, setup.profile, spec.raft_batching, spec.history_path};
       run_raft(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                world.cluster_options, result);
       // run_raft fills violations, counts and the fault summary; the shared

@@ -31,8 +31,10 @@ struct RunSpec {
   std::optional<FaultProfile> faults;
   std::optional<int> clients;  // 0: an idle cluster (only the liveness probe)
   std::optional<Duration> think_max;  // client pause between requests
+  bool raft_batching = true;  // false: one entry per AppendRequest
   Protocol protocol = Protocol::raft;
   std::string trace_path;  // empty: no trace file
+  std::string history_path;  // raft: write the client history as JSON lines
   Duration liveness_bound = Duration::seconds(30);
 
   // The sluice-sim command line that replays this run.

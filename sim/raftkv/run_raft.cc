@@ -63,6 +63,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
     raft::Options o;
     o.self = id;
     o.hooks = hooks;
+    if (!options.batching) o.append_entries_max = 1;
     return raftkv::KvNode::open(o, voters, store, node_seeds.fork());
   };
   auto client_sink = [&](NodeId client, NodeId from, raftkv::Message message) {
@@ -141,6 +142,19 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   trace.event(scheduler.now(), "run.end").u("events", scheduler.events_processed());
   for (const auto& v : invariants.violations()) result.violations.push_back("invariant: " + v);
 
+  if (!options.history_path.empty()) {
+    if (std::FILE* f = std::fopen(options.history_path.c_str(), "w")) {
+      for (const check::KvOp& op : workload.history()) {
+        std::fprintf(f, "{\"client\":%llu,\"key\":\"%s\",\"op\":\"%s\",\"value\":\"%s\",\"found\":%s,\"call\":%lld,\"ret\":%s}\n",
+                     static_cast<unsigned long long>(op.client), op.key.c_str(), op.put ? "put" : "get", op.value.c_str(),
+                     op.found ? "true" : "false", static_cast<long long>(op.call),
+                     op.ret ? std::to_string(*op.ret).c_str() : "null");
+      }
+      std::fclose(f);
+    } else {
+      result.violations.push_back("cannot open history file " + options.history_path);
+    }
+  }
   const auto lin = check::check_kv_linearizable(workload.history());
   if (lin.verdict == check::Verdict::not_linearizable) {
     result.violations.push_back("not linearizable: " + lin.detail);

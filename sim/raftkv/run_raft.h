@@ -20,6 +20,8 @@ struct RaftRunOptions {
   Duration liveness_bound = Duration::seconds(30);
   Duration duration = Duration::seconds(10);
   FaultProfile profile = FaultProfile::all;
+  bool batching = true;
+  std::string history_path;
 };
 
 void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig faults, Scheduler& scheduler,

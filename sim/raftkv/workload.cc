@@ -35,24 +35,40 @@ void Workload::send(std::size_t ci, bool put, std::string key, std::string value
   Client& c = clients_[ci];
   check::KvOp op;
   op.client = c.id.value();
-  op.key = key;
+  op.key = std::move(key);
   op.put = put;
-  op.value = value;
+  op.value = std::move(value);
   op.call = cluster_->scheduler().now().ns;
   history_.push_back(op);
-  failed_.push_back(false);
   const std::size_t index = history_.size() - 1;
   c.outstanding = index;
   c.outstanding_request = c.next_request++;
-  cluster_->client_send(c.id, c.target, KvRequest{c.outstanding_request, put, std::move(key), std::move(value)});
+  c.attempts = 0;
+  attempt(ci, 1);
   const std::uint64_t request = c.outstanding_request;
   cluster_->scheduler().after(options_.request_timeout, [this, ci, index, request] {
     Client& cl = clients_[ci];
     if (cl.outstanding != index || cl.outstanding_request != request) return;
-    // Timed out: the outcome is unknown (op.ret stays empty). Try another node.
+    // Gave up: the outcome is unknown (op.ret stays empty).
     ++unknown_;
     cl.target = pick(rng_, cluster_->servers());
     resolve(ci, false);
+  });
+}
+
+// Sends (or resends) the outstanding request, same id, to the current target.
+void Workload::attempt(std::size_t ci, std::uint32_t number) {
+  Client& c = clients_[ci];
+  if (!c.outstanding || c.attempts >= number) return;  // answered, or already retried
+  c.attempts = number;
+  const check::KvOp& op = history_[*c.outstanding];
+  cluster_->client_send(c.id, c.target, KvRequest{c.outstanding_request, op.put, op.key, op.put ? op.value : ""});
+  const std::uint64_t request = c.outstanding_request;
+  cluster_->scheduler().after(options_.attempt_timeout, [this, ci, request, number] {
+    Client& cl = clients_[ci];
+    if (!cl.outstanding || cl.outstanding_request != request || cl.attempts != number) return;
+    cl.target = pick(rng_, cluster_->servers());  // silence: try someone else
+    attempt(ci, number + 1);
   });
 }
 
@@ -61,33 +77,30 @@ void Workload::on_reply(NodeId client, NodeId /*from*/, const KvReply& reply) {
   if (ci >= clients_.size()) return;
   Client& c = clients_[ci];
   if (!c.outstanding || reply.request_id != c.outstanding_request) return;  // late or duplicate
-  check::KvOp& op = history_[*c.outstanding];
-  if (reply.code == Code::ok) {
-    op.ret = cluster_->scheduler().now().ns;
-    if (!op.put) {
-      op.found = reply.found;
-      op.value = reply.value;
-    }
-    ++completed_;
-    resolve(ci, true);
+  if (reply.code != Code::ok) {
+    // Refused: this copy was not proposed, but another may have been. Retry
+    // the same request id after a short pause, at the leader if named.
+    c.target = reply.leader_hint != kNoNode ? reply.leader_hint : pick(rng_, cluster_->servers());
+    const std::uint32_t next = c.attempts + 1;
+    const std::uint64_t request = c.outstanding_request;
+    cluster_->scheduler().after(Duration::millis(10), [this, ci, next, request] {
+      if (clients_[ci].outstanding_request == request) attempt(ci, next);
+    });
     return;
   }
-  // Refused before it entered any log: it did not happen.
-  failed_[*c.outstanding] = true;
-  history_[*c.outstanding].put = false;  // neutralise: a failed op must not count as a write
-  c.target = reply.leader_hint != kNoNode ? reply.leader_hint : pick(rng_, cluster_->servers());
-  resolve(ci, false);
+  check::KvOp& op = history_[*c.outstanding];
+  op.ret = cluster_->scheduler().now().ns;
+  if (!op.put) {
+    op.found = reply.found;
+    op.value = reply.value;
+  }
+  ++completed_;
+  resolve(ci, true);
 }
 
 void Workload::resolve(std::size_t ci, bool succeeded) {
   Client& c = clients_[ci];
-  const std::size_t index = *c.outstanding;
   c.outstanding.reset();
-  if (failed_[index]) {
-    // Drop it from the history: a refused request never happened.
-    history_[index].ret.reset();
-    history_[index].put = false;  // an unknown read constrains nothing and is ignored
-  }
   if (c.probe) {
     if (succeeded && probe_stage_ == 1) probe_stage_ = 2;
     else if (succeeded && probe_stage_ == 2) probe_stage_ = 3;

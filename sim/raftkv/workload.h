@@ -1,10 +1,13 @@
 // Simulated key-value clients for the Raft workload, and their history.
 //
-// A client sends one request at a time to the node it believes leads,
-// follows "not the leader" hints (or tries another node), and gives up on a
-// request after a timeout: that request's outcome is unknown, and the
+// A client sends one request at a time to the node it believes leads. A
+// refusal ("not the leader", back-pressure) or a silent attempt makes it
+// retry the SAME request id elsewhere: a refusal speaks only for the copy
+// that was refused (the network may have delivered another copy that was
+// proposed), and the nodes' session table applies a request id once. After
+// the request timeout the client gives up: the outcome is unknown, and the
 // linearizability checker allows it to have happened at any time after its
-// call, or never.
+// call, or never. So every operation ends ok or unknown, never "failed".
 #pragma once
 
 #include <optional>
@@ -22,7 +25,8 @@ struct WorkloadOptions {
   int keys = 4;
   double get_share = 0.4;
   Duration think_max = Duration::millis(30);
-  Duration request_timeout = Duration::seconds(1);
+  Duration attempt_timeout = Duration::millis(250);  // then retry elsewhere
+  Duration request_timeout = Duration::seconds(1);   // then give up: unknown
 };
 
 class Workload {
@@ -47,11 +51,13 @@ class Workload {
     std::uint64_t next_request = 1;
     std::optional<std::size_t> outstanding;  // index into history_
     std::uint64_t outstanding_request = 0;
+    std::uint32_t attempts = 0;
     std::uint64_t writes = 0;
     bool probe = false;
   };
   void issue(std::size_t c);
   void send(std::size_t c, bool put, std::string key, std::string value);
+  void attempt(std::size_t c, std::uint32_t number);
   void resolve(std::size_t c, bool succeeded);
 
   sim::SimCluster<KvNode>* cluster_;
@@ -60,7 +66,6 @@ class Workload {
   Timestamp stop_{0};
   std::vector<Client> clients_;
   std::vector<check::KvOp> history_;
-  std::vector<bool> failed_;  // per history entry: definitely did not happen
   std::uint64_t completed_ = 0;
   std::uint64_t unknown_ = 0;
   bool* probe_done_ = nullptr;

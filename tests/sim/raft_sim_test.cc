@@ -23,6 +23,11 @@ TEST(RaftSim, RegressionSeeds) {
       // cluster did not converge after healing.
       {"full inflight window stalls a follower", 3, ProbeId::raft_heartbeat_freed_inflight_slot},
       {"full inflight window stalls a follower", 6, ProbeId::raft_heartbeat_freed_inflight_slot},
+      // A duplicated put reached the leader twice: one copy was proposed,
+      // the other refused by admission control, and the client took the
+      // refusal for "did not happen" (a workload bug: refusals speak for one
+      // copy only; clients now retry the same request id).
+      {"a refused duplicate taken for a failed write", 712, ProbeId::raft_proposal_rejected_admission},
   };
   for (const Regression& reg : regressions) {
     RunSpec spec;
