@@ -37,8 +37,13 @@ std::string describe(const Message& message) {
             return "app-reply t=" + to_string(m.term) + (m.success ? " ok " : " reject ") + to_string(m.index) +
                    (m.success ? "" : " hint=" + to_string(m.hint));
           },
-          [](const Heartbeat& m) { return "hb t=" + to_string(m.term) + " commit=" + to_string(m.commit); },
-          [](const HeartbeatReply& m) { return "hb-reply t=" + to_string(m.term); },
+          [](const Heartbeat& m) {
+            return "hb t=" + to_string(m.term) + " commit=" + to_string(m.commit) +
+                   (m.read_round ? " round=" + std::to_string(m.read_round) : "");
+          },
+          [](const HeartbeatReply& m) {
+            return "hb-reply t=" + to_string(m.term) + (m.read_round ? " round=" + std::to_string(m.read_round) : "");
+          },
           [](const TimeoutNow& m) { return "timeout-now t=" + to_string(m.term); },
       },
       message);

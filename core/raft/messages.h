@@ -42,9 +42,11 @@ struct AppendReply {
 struct Heartbeat {
   Term term;
   LogIndex commit;  // never beyond what the follower is known to hold
+  std::uint64_t read_round = 0;  // ReadIndex: the round this heartbeat confirms
 };
 struct HeartbeatReply {
   Term term;
+  std::uint64_t read_round = 0;  // echoed
 };
 struct TimeoutNow {
   Term term;

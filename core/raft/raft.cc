@@ -43,6 +43,7 @@ Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet&
   SLUICE_ASSERT(options.heartbeat_ticks * 2 < options.election_ticks,
                 "heartbeats must come well within an election timeout");
   SLUICE_ASSERT(options.append_entries_max > 0 && options.inflight_count_max > 0, "flow-control bounds are positive");
+  SLUICE_ASSERT(!options.lease_reads || options.check_quorum, "lease reads are only safe with CheckQuorum");
   std::unique_ptr<Node> node(new Node(options, rng));
   // Odd but legal tuning, in simulation only: tiny windows and admission
   // bounds reach the flow-control and back-pressure paths.
@@ -243,6 +244,7 @@ void Node::step(NodeId from, const Message& message) {
 
 void Node::tick() {
   if (poisoned_) return;
+  ++ticks_;
   if (role() == Role::leader) {
     tick_leader();
     return;
@@ -310,11 +312,17 @@ void Node::on_persisted(PersistId id, const Status& status) {
 }
 
 bool Node::has_output() const {
-  return !out_.empty() || hard_state_dirty_ || applied_ < commit_;
+  const auto* l = std::get_if<Leader>(&role_);
+  return !out_.empty() || hard_state_dirty_ || applied_ < commit_ || !reads_ready_.empty() ||
+         (l != nullptr && l->round_wanted);
 }
 
 RaftOutput Node::take_output() {
   RaftOutput r;
+  // Reads asked for since the last output share one heartbeat round.
+  if (auto* l = std::get_if<Leader>(&role_); l != nullptr && l->round_wanted) broadcast_heartbeat();
+  r.reads = std::move(reads_ready_);
+  reads_ready_.clear();
   if (hard_state_dirty_) {
     log_store::save_hard_state(out_.persist, options_.group, HardState{term_, vote_, commit_});
     hard_state_dirty_ = false;
@@ -450,7 +458,7 @@ void Node::on_heartbeat(NodeId from, const Heartbeat& m) {
   election_elapsed_ = 0;
   // m.commit never exceeds what the leader knows we hold.
   set_commit(std::min(m.commit, last_index()));
-  send(from, HeartbeatReply{term_}, false);
+  send(from, HeartbeatReply{term_, m.read_round}, false);
 }
 
 void Node::set_commit(LogIndex commit) {
@@ -498,8 +506,65 @@ void Node::broadcast_append() {
 
 void Node::broadcast_heartbeat() {
   auto& l = std::get<Leader>(role_);
+  // Every heartbeat round is numbered: a quorum answering round r confirms
+  // we led when it was sent, for ReadIndex and for the lease.
+  ++l.read_round;
+  l.round_sent_tick[l.read_round] = ticks_;
+  l.round_wanted = false;
   for (auto& [id, pr] : l.progress) {
-    send(id, Heartbeat{term_, std::min(pr.match(), commit_)}, false);
+    send(id, Heartbeat{term_, std::min(pr.match(), commit_), l.read_round}, false);
+  }
+}
+
+Status Node::read_index(std::uint64_t id) {
+  if (poisoned_) return Status(Code::poisoned, "node stopped after a failed write");
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) {
+    return Status(Code::unavailable, leader_ == kNoNode ? "no leader" : "not the leader; leader is " + to_string(leader_));
+  }
+  // Our commit index is only known to be the cluster's once an entry of our
+  // own term is committed (thesis 6.4, step 1).
+  if (term_at(commit_) != term_) {
+    CODE_PROBE(options_.hooks, true, raft_read_deferred_until_term_commit);
+    return Status(Code::unavailable, "leader has not committed an entry of its term yet; retry");
+  }
+  if (l->progress.empty()) {
+    reads_ready_.push_back(ReadState{id, commit_});
+    return {};
+  }
+  if (options_.lease_reads && l->lease_until_tick > ticks_) {
+    CODE_PROBE(options_.hooks, true, raft_read_served_from_lease);
+    reads_ready_.push_back(ReadState{id, commit_});
+    return {};
+  }
+  l->reads.push_back(PendingRead{id, commit_, l->read_round + 1});
+  l->round_wanted = true;
+  return {};
+}
+
+void Node::release_reads() {
+  auto& l = std::get<Leader>(role_);
+  // The newest round a quorum has answered.
+  std::uint64_t confirmed = 0;
+  for (auto it = l.round_sent_tick.rbegin(); it != l.round_sent_tick.rend(); ++it) {
+    std::map<NodeId, bool> acks;
+    acks[options_.self] = true;
+    for (const auto& [peer, round] : l.read_acked) acks[peer] = round >= it->first;
+    if (joint_vote(config_, acks) == VoteResult::won) {
+      confirmed = it->first;
+      // Followers that answered this round will not vote for anyone else
+      // until an election timeout after they got it, which was after we
+      // sent it: the lease runs from the send, with a margin for drift.
+      const std::uint64_t margin = options_.election_ticks / 4 + 1;
+      l.lease_until_tick = std::max(l.lease_until_tick, it->second + options_.election_ticks - margin);
+      break;
+    }
+  }
+  if (confirmed == 0) return;
+  l.round_sent_tick.erase(l.round_sent_tick.begin(), l.round_sent_tick.upper_bound(confirmed));
+  while (!l.reads.empty() && l.reads.front().round <= confirmed) {
+    reads_ready_.push_back(ReadState{l.reads.front().id, l.reads.front().index});
+    l.reads.pop_front();
   }
 }
 
@@ -540,11 +605,16 @@ void Node::on_append_reply(NodeId from, const AppendReply& m) {
   }
 }
 
-void Node::on_heartbeat_reply(NodeId from, const HeartbeatReply& /*m*/) {
+void Node::on_heartbeat_reply(NodeId from, const HeartbeatReply& m) {
   auto* l = std::get_if<Leader>(&role_);
   if (l == nullptr) return;
   auto it = l->progress.find(from);
   if (it == l->progress.end()) return;
+  std::uint64_t& acked = l->read_acked[from];
+  if (m.read_round > acked) {
+    acked = m.read_round;
+    release_reads();
+  }
   it->second.recent_active = true;
   CODE_PROBE(options_.hooks,
              it->second.state() == ProgressState::replicate && it->second.inflights().full(),

@@ -13,10 +13,12 @@
 // committed by counting); durable term, vote and entries before any reply
 // that depends on them, with the leader counting itself only once its own
 // write is durable; leadership transfer (TimeoutNow); admission control on
-// uncommitted bytes. Not yet: snapshots and compaction, membership changes,
-// ReadIndex (see the issue notes).
+// uncommitted bytes; ReadIndex batched on heartbeat rounds, and lease reads
+// as an option behind CheckQuorum. Not yet: snapshots and compaction,
+// membership changes (see the issue notes).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,7 +48,18 @@ struct Options {
   std::size_t inflight_count_max = 64;         // unacknowledged appends per follower
   std::size_t inflight_bytes_max = 8 << 20;    // unacknowledged bytes per follower
   std::size_t uncommitted_bytes_max = 16 << 20;  // admission control on proposals
+  // Serve ReadIndex requests from the leader's lease, without a heartbeat
+  // round, while a quorum answered within the last election timeout. Off by
+  // default: it trusts bounded clock drift. Requires check_quorum.
+  bool lease_reads = false;
   Hooks hooks;
+};
+
+// A linearizable read may be served once the state machine has applied
+// through `index`.
+struct ReadState {
+  std::uint64_t id = 0;
+  LogIndex index;
 };
 
 enum class Role { follower, pre_candidate, candidate, leader };
@@ -58,6 +71,8 @@ struct RaftOutput {
   // effects must be persisted in io.persist and any reply must go in
   // io.send_after_persist.
   std::vector<LogEntry> committed;
+  // ReadIndex requests confirmed by a quorum, in request order.
+  std::vector<ReadState> reads;
 };
 
 class Node {
@@ -80,6 +95,13 @@ class Node {
   // the leader, or a transfer is under way; the message names the leader if
   // known), invalid_argument (over the admission bound).
   Result<LogIndex> propose(std::string_view payload);
+  // ReadIndex (Raft thesis 6.4): asks for a point at which a read is
+  // linearizable. The answer comes in RaftOutput::reads once a quorum has
+  // confirmed, by answering a heartbeat round sent after this call, that we
+  // still lead. Reads asked for between two outputs share one round.
+  // Errors: unavailable (not the leader, or no entry of this term committed
+  // yet).
+  Status read_index(std::uint64_t id);
   // Starts moving leadership to `to`. Errors: unavailable (not the leader),
   // invalid_argument (not a voter, or self).
   Status transfer_leadership(NodeId to);
@@ -108,8 +130,19 @@ class Node {
     bool pre = false;
     std::map<NodeId, bool> votes;
   };
+  struct PendingRead {
+    std::uint64_t id;
+    LogIndex index;
+    std::uint64_t round;
+  };
   struct Leader {
     std::map<NodeId, Progress> progress;  // every voter but self
+    std::deque<PendingRead> reads;          // rounds never decrease along the queue
+    std::map<NodeId, std::uint64_t> read_acked;  // highest round each peer answered
+    std::uint64_t read_round = 0;           // last round sent
+    bool round_wanted = false;              // reads wait for the next round
+    std::map<std::uint64_t, std::uint64_t> round_sent_tick;  // round -> tick sent, unconfirmed rounds
+    std::uint64_t lease_until_tick = 0;     // lease reads are served before this tick
     NodeId transferee = kNoNode;
     std::uint64_t transfer_elapsed = 0;
     std::size_t uncommitted_bytes = 0;
@@ -145,6 +178,7 @@ class Node {
   void maybe_commit();
   void set_commit(LogIndex commit);
   void tick_leader();
+  void release_reads();
 
   void send(NodeId to, Message message, bool after_persist);
   void persist_hard_state() { hard_state_dirty_ = true; }
@@ -166,6 +200,7 @@ class Node {
   LogIndex applied_;  // handed out through RaftOutput::committed
 
   NodeId leader_ = kNoNode;
+  std::uint64_t ticks_ = 0;  // ticks since start: the lease's clock
   std::uint64_t election_elapsed_ = 0;
   std::uint64_t heartbeat_elapsed_ = 0;
   std::uint64_t randomized_election_ticks_ = 0;
@@ -179,6 +214,7 @@ class Node {
   bool poisoned_ = false;
 
   Output<Message> out_;
+  std::vector<ReadState> reads_ready_;
   bool hard_state_dirty_ = false;
   bool out_appended_ = false;  // out_ holds log entries
 };

@@ -43,6 +43,31 @@ Envelope<Message> wrap(Envelope<M>&& e) {
 
 }  // namespace
 
+void KvNode::serve_reads(Output<Message>& out) {
+  // A confirmed read is answered once the state machine has applied through
+  // its read index; unconfirmed reads of a deposed leader are dropped (the
+  // client retries elsewhere).
+  const bool leader = raft_->role() == raft::Role::leader;
+  for (auto it = gets_.begin(); it != gets_.end();) {
+    const PendingGet& g = it->second;
+    if (g.index.value() == 0) {
+      it = leader ? std::next(it) : gets_.erase(it);
+      continue;
+    }
+    if (g.index > applied_) {
+      ++it;
+      continue;
+    }
+    KvReply reply{g.request_id, Code::ok, "", false, kNoNode};
+    if (auto v = data_.find(g.key); v != data_.end()) {
+      reply.value = v->second;
+      reply.found = true;
+    }
+    out.send_after_persist.push_back({kDefaultGroup, raft_->id(), g.client, reply});
+    it = gets_.erase(it);
+  }
+}
+
 std::string describe(const Message& message) {
   if (const auto* m = std::get_if<raft::Message>(&message)) return raft::describe(*m);
   if (const auto* r = std::get_if<KvRequest>(&message)) {
@@ -53,10 +78,10 @@ std::string describe(const Message& message) {
 }
 
 Result<std::unique_ptr<KvNode>> KvNode::open(const raft::Options& options, const raft::VoterSet& voters,
-                                             KvStore& store, Rng rng) {
+                                             KvStore& store, Rng rng, Reads reads) {
   auto raft = raft::Node::open(options, voters, store, rng);
   if (!raft.ok()) return raft.status();
-  return std::unique_ptr<KvNode>(new KvNode(std::move(raft).value()));
+  return std::unique_ptr<KvNode>(new KvNode(std::move(raft).value(), reads));
 }
 
 void KvNode::step(NodeId from, Message message, Timestamp /*now*/) {
@@ -74,6 +99,16 @@ void KvNode::on_request(NodeId client, const KvRequest& request) {
     out_.send_now.push_back({kDefaultGroup, raft_->id(), client, KvReply{request.request_id, code, "", false, hint}});
   };
   if (raft_->poisoned()) return;
+  if (!request.put && reads_ == Reads::read_index) {
+    const std::uint64_t id = next_read_id_++;
+    const Status s = raft_->read_index(id);
+    if (!s.ok()) {
+      reject(s.code(), raft_->leader());
+      return;
+    }
+    gets_[id] = PendingGet{client, request.request_id, request.key, LogIndex(0)};
+    return;
+  }
   auto index = raft_->propose(encode_command(client, request));
   if (!index.ok()) {
     reject(index.status().code(), raft_->leader());
@@ -125,6 +160,12 @@ Output<Message> KvNode::take_output() {
   out.persist_id = r.io.persist_id;
   for (auto& e : r.io.send_after_persist) out.send_after_persist.push_back(wrap(std::move(e)));
   for (const LogEntry& entry : r.committed) apply(entry, out);
+  for (const raft::ReadState& read : r.reads) {
+    auto it = gets_.find(read.id);
+    SLUICE_ASSERT(it != gets_.end(), "a confirmed read we did not ask for");
+    it->second.index = read.index;
+  }
+  serve_reads(out);
   // A proposal whose index was taken by another leader's entry will never
   // be answered by us: drop it (the client times out: outcome unknown).
   while (!waiting_.empty() && waiting_.begin()->first <= applied_) waiting_.erase(waiting_.begin());

@@ -1,7 +1,9 @@
 // A replicated key-value store on core/raft: the simulator's workload for
-// proving Raft before the broker exists. Puts and gets both go through the
-// log, so every answer is linearizable; a client session table makes a
-// retried request apply once.
+// proving Raft before the broker exists. Puts go through the log; gets go
+// through the log too, or through ReadIndex (a heartbeat round confirms the
+// leader, then the read is served once applied through the read index).
+// Either way every answer must be linearizable. A client session table
+// makes a retried put apply once.
 #pragma once
 
 #include <map>
@@ -35,8 +37,10 @@ class KvNode {
  public:
   using Message = raftkv::Message;
 
+  enum class Reads { through_log, read_index };
+
   static Result<std::unique_ptr<KvNode>> open(const raft::Options& options, const raft::VoterSet& voters,
-                                              KvStore& store, Rng rng);
+                                              KvStore& store, Rng rng, Reads reads = Reads::read_index);
 
   void step(NodeId from, Message message, Timestamp now);
   void tick(Timestamp now);
@@ -53,11 +57,21 @@ class KvNode {
   const std::map<std::string, std::string>& data() const { return data_; }
 
  private:
-  explicit KvNode(std::unique_ptr<raft::Node> raft) : raft_(std::move(raft)) {}
+  KvNode(std::unique_ptr<raft::Node> raft, Reads reads) : raft_(std::move(raft)), reads_(reads) {}
   void on_request(NodeId client, const KvRequest& request);
   void apply(const LogEntry& entry, Output<Message>& out);
+  void serve_reads(Output<Message>& out);
 
   std::unique_ptr<raft::Node> raft_;
+  Reads reads_;
+  struct PendingGet {
+    NodeId client;
+    std::uint64_t request_id;
+    std::string key;
+    LogIndex index;  // set once the read is confirmed
+  };
+  std::map<std::uint64_t, PendingGet> gets_;  // ReadIndex id -> get
+  std::uint64_t next_read_id_ = 1;
   std::map<std::string, std::string> data_;
   struct Session {
     std::uint64_t last_request = 0;

@@ -57,6 +57,9 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   result.fault_summary = faults.summary();
 
   raft::VoterSet voters(cluster_options.servers.begin(), cluster_options.servers.end());
+  // Gets through ReadIndex or through the log, drawn per seed.
+  Rng reads_draw = rng.fork();
+  const auto reads = chance(reads_draw, 0.5) ? raftkv::KvNode::Reads::read_index : raftkv::KvNode::Reads::through_log;
   Rng node_seeds = rng.fork();
   raftkv::Workload* workload_ptr = nullptr;
   auto factory = [&](NodeId id, KvStore& store) {
@@ -64,7 +67,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
     o.self = id;
     o.hooks = hooks;
     if (!options.batching) o.append_entries_max = 1;
-    return raftkv::KvNode::open(o, voters, store, node_seeds.fork());
+    return raftkv::KvNode::open(o, voters, store, node_seeds.fork(), reads);
   };
   auto client_sink = [&](NodeId client, NodeId from, raftkv::Message message) {
     if (auto* reply = std::get_if<raftkv::KvReply>(&message); reply && workload_ptr) {

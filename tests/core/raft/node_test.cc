@@ -64,6 +64,7 @@ class Harness {
           for (auto& e : out.io.send_after_persist) queue_.push_back(std::move(e));
           node->on_persisted(out.io.persist_id, Status());
           for (auto& entry : out.committed) applied_[id].push_back(entry);
+          for (auto& read : out.reads) reads_[id].push_back(read);
         }
       }
       while (!queue_.empty()) {
@@ -86,6 +87,7 @@ class Harness {
   }
 
   const std::vector<LogEntry>& applied(int i) { return applied_[NodeId(static_cast<std::uint64_t>(i))]; }
+  const std::vector<ReadState>& reads(int i) { return reads_[NodeId(static_cast<std::uint64_t>(i))]; }
 
  private:
   Options base_;
@@ -93,6 +95,7 @@ class Harness {
   std::map<NodeId, std::unique_ptr<sim::SimDisk>> disks_;
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
   std::map<NodeId, std::vector<LogEntry>> applied_;
+  std::map<NodeId, std::vector<ReadState>> reads_;
   std::deque<Envelope<Message>> queue_;
   std::set<NodeId> cut_;
   std::set<std::pair<NodeId, NodeId>> links_cut_;
@@ -293,6 +296,84 @@ TEST(RaftNode, ADivergentFollowerIsRepaired) {
   h.tick_all(10);
   EXPECT_EQ(h.node(1).last_index(), h[leader].last_index());
   EXPECT_EQ(payloads(h.applied(1)), (std::vector<std::string>{"kept"})) << "the orphans were never applied";
+}
+
+TEST(RaftNode, ReadIndexIsConfirmedByAHeartbeatRound) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).propose("x").ok());
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).read_index(7).ok());
+  ASSERT_TRUE(h.node(1).read_index(8).ok());
+  h.stabilize();
+  ASSERT_EQ(h.reads(1).size(), 2u) << "both reads released by one round";
+  EXPECT_EQ(h.reads(1)[0].id, 7u);
+  EXPECT_EQ(h.reads(1)[0].index, LogIndex(2));
+  EXPECT_EQ(h.reads(1)[1].id, 8u);
+  EXPECT_EQ(h.node(2).read_index(9).code(), Code::unavailable) << "followers do not serve ReadIndex";
+}
+
+TEST(RaftNode, ADeposedLeaderCannotConfirmAReadIndex) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(1);
+  // Time passes on the majority side only (node 1 stays a stale leader):
+  // the lease runs out there, and it elects a new leader that commits a
+  // write node 1 never sees.
+  for (int t = 0; t < 60; ++t) {
+    h.node(2).tick();
+    h.node(3).tick();
+    h.stabilize();
+  }
+  NodeId fresh = h.node(2).role() == Role::leader ? NodeId(2) : NodeId(3);
+  ASSERT_EQ(h[fresh].role(), Role::leader);
+  ASSERT_TRUE(h[fresh].propose("new").ok());
+  h.stabilize();
+  // Node 1 still believes it leads; a read there would be stale.
+  ASSERT_EQ(h.node(1).role(), Role::leader);
+  ASSERT_TRUE(h.node(1).read_index(1).ok());
+  h.stabilize();
+  h.tick_all(5);
+  EXPECT_TRUE(h.reads(1).empty()) << "no quorum answered, so no read may be served";
+}
+
+TEST(RaftNode, ANewLeaderDefersReadsUntilItCommitsInItsTerm) {
+  Harness h(3);
+  h.node(1).campaign();
+  // Elected, but its no-op is not committed until followers answer.
+  RaftOutput out;
+  for (int i = 0; i < 4 && h.node(1).role() != Role::leader; ++i) {
+    out = h.node(1).take_output();
+    for (auto& e : out.io.send_now) h[e.to].step(e.from, e.message);
+    for (auto& e : out.io.send_after_persist) h[e.to].step(e.from, e.message);
+    for (int peer = 2; peer <= 3; ++peer) {
+      RaftOutput reply = h.node(peer).take_output();
+      for (auto& e : reply.io.send_now) h[e.to].step(e.from, e.message);
+      for (auto& e : reply.io.send_after_persist) h[e.to].step(e.from, e.message);
+    }
+  }
+  ASSERT_EQ(h.node(1).role(), Role::leader);
+  ASSERT_LT(h.node(1).commit(), h.node(1).last_index());
+  EXPECT_EQ(h.node(1).read_index(1).code(), Code::unavailable);
+}
+
+TEST(RaftNode, LeaseReadsSkipTheRoundOnlyWhileTheLeaseHolds) {
+  Options o;
+  o.lease_reads = true;
+  Harness h(3, o);
+  h.node(1).campaign();
+  h.stabilize();
+  h.tick_all(4);  // a heartbeat round confirms the lease
+  ASSERT_TRUE(h.node(1).read_index(1).ok());
+  RaftOutput out = h.node(1).take_output();
+  ASSERT_EQ(out.reads.size(), 1u) << "served from the lease, no round";
+  h.isolate(1);
+  h.tick_all(15);  // the lease runs out
+  ASSERT_TRUE(h.node(1).read_index(2).ok() || h.node(1).role() != Role::leader);
+  h.stabilize();
+  for (const ReadState& r : h.reads(1)) EXPECT_NE(r.id, 2u) << "an expired lease serves nothing";
 }
 
 // Liveness under a partial partition: in 5 nodes, 4 reaches only 1 and 5
