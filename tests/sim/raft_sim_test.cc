@@ -11,6 +11,7 @@ struct Regression {
   const char* bug;
   std::uint64_t seed;
   ProbeId scenario;
+  std::optional<ProbeId> also = std::nullopt;  // a second probe the scenario needs
 };
 
 // Every failure the simulator found in Raft, kept for good. Each run must
@@ -25,9 +26,13 @@ TEST(RaftSim, RegressionSeeds) {
       {"full inflight window stalls a follower", 6, ProbeId::raft_heartbeat_freed_inflight_slot},
       // A duplicated put reached the leader twice: one copy was proposed,
       // the other refused by admission control, and the client took the
-      // refusal for "did not happen" (a workload bug: refusals speak for one
-      // copy only; clients now retry the same request id).
-      {"a refused duplicate taken for a failed write", 712, ProbeId::raft_proposal_rejected_admission},
+      // refusal for "did not happen" (a workload bug, found as seed 712:
+      // refusals speak for one copy only; clients now retry the same
+      // request id). These seeds have both refusals and duplicates.
+      {"a refused duplicate taken for a failed write", 244, ProbeId::raft_proposal_rejected_admission,
+       ProbeId::sim_message_duplicated},
+      {"a refused duplicate taken for a failed write", 6, ProbeId::raft_proposal_rejected_admission,
+       ProbeId::sim_message_duplicated},
   };
   for (const Regression& reg : regressions) {
     RunSpec spec;
@@ -36,6 +41,10 @@ TEST(RaftSim, RegressionSeeds) {
     EXPECT_TRUE(r.ok()) << reg.bug << "\n" << format_report(r, true);
     EXPECT_GT(r.probes.count(reg.scenario), 0u)
         << "seed " << reg.seed << " no longer reaches the scenario of '" << reg.bug << "'";
+    if (reg.also) {
+      EXPECT_GT(r.probes.count(*reg.also), 0u)
+          << "seed " << reg.seed << " no longer reaches the scenario of '" << reg.bug << "'";
+    }
   }
 }
 
