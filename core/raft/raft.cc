@@ -40,8 +40,10 @@ const char* role_name(Role role) {
 }
 
 Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet& voters, KvStore& store, Rng rng) {
-  SLUICE_ASSERT(options.heartbeat_ticks * 2 < options.election_ticks,
+  SLUICE_ASSERT(options.heartbeat_ticks * 2 <= options.election_ticks,
                 "heartbeats must come well within an election timeout");
+  SLUICE_ASSERT(options.election_ticks_max == 0 || options.election_ticks_max >= options.election_ticks,
+                "the election timeout range must not be empty");
   SLUICE_ASSERT(options.append_entries_max > 0 && options.inflight_count_max > 0, "flow-control bounds are positive");
   SLUICE_ASSERT(!options.lease_reads || options.check_quorum, "lease reads are only safe with CheckQuorum");
   std::unique_ptr<Node> node(new Node(options, rng));
@@ -122,7 +124,10 @@ void Node::send(NodeId to, Message message, bool after_persist) {
 
 void Node::reset_election_timer() {
   election_elapsed_ = 0;
-  randomized_election_ticks_ = options_.election_ticks + uniform_below(rng_, options_.election_ticks);
+  const std::uint64_t max =
+      options_.election_ticks_max != 0 ? options_.election_ticks_max : 2 * options_.election_ticks - 1;
+  randomized_election_ticks_ = static_cast<std::uint64_t>(uniform_between(
+      rng_, static_cast<std::int64_t>(options_.election_ticks), static_cast<std::int64_t>(max)));
 }
 
 void Node::become_follower(Term term, NodeId leader) {

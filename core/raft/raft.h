@@ -38,8 +38,11 @@ namespace sluice::raft {
 struct Options {
   NodeId self;
   GroupId group = kDefaultGroup;
-  // Election timeout, randomized per election in [election_ticks, 2 * election_ticks).
+  // Election timeout, randomized per election in
+  // [election_ticks, election_ticks_max]; election_ticks_max 0 means
+  // 2 * election_ticks - 1.
   std::uint64_t election_ticks = 15;
+  std::uint64_t election_ticks_max = 0;
   std::uint64_t heartbeat_ticks = 3;
   bool pre_vote = true;
   bool check_quorum = true;
