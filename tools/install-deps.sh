@@ -15,6 +15,7 @@ packages=(
   libgmock-dev
   libbenchmark-dev
   librapidcheck-dev
+  librocksdb-dev    # storage/: RocksDB 7.8 with its CMake package
 )
 
 missing=()
