@@ -100,15 +100,27 @@ Status SimDisk::check(Keyspace space, const Stored& stored) {
   return Status(Code::corruption, "checksum mismatch in " + std::string(keyspace_name(space)));
 }
 
+Status SimDisk::refuse_if_poisoned() const {
+  if (poison_.ok()) return {};
+  return Status(Code::poisoned, "simulated disk refuses writes after an earlier failure: " + poison_.to_string());
+}
+
+Status SimDisk::fail(Status failure) {
+  SLUICE_ASSERT(!failure.ok(), "poisoned by an ok status");
+  if (poison_.ok()) poison_ = failure;
+  return failure;
+}
+
 Status SimDisk::write(const WriteBatch& batch, WriteOptions options) {
+  if (Status s = refuse_if_poisoned(); !s.ok()) return s;
   if (faults_.full) {
     CODE_PROBE(hooks_, true, sim_disk_full_rejected_write);
-    return Status(Code::no_space, "simulated disk is full");
+    return fail(Status(Code::no_space, "simulated disk is full"));
   }
   if (chance(rng_, faults_.write_error)) {
     ++stats_.io_errors;
     CODE_PROBE(hooks_, true, sim_io_error_injected);
-    return Status(Code::io_error, "simulated write error");
+    return fail(Status(Code::io_error, "simulated write error"));
   }
   ++stats_.writes;
   apply(visible_, batch);
@@ -117,10 +129,11 @@ Status SimDisk::write(const WriteBatch& batch, WriteOptions options) {
 }
 
 Status SimDisk::sync() {
+  if (Status s = refuse_if_poisoned(); !s.ok()) return s;
   if (chance(rng_, faults_.sync_error)) {
     ++stats_.io_errors;
     CODE_PROBE(hooks_, true, sim_io_error_injected);
-    return Status(Code::io_error, "simulated fsync error");
+    return fail(Status(Code::io_error, "simulated fsync error"));
   }
   ++stats_.syncs;
   for (const WriteBatch& batch : unsynced_) apply(durable_, batch);
@@ -199,12 +212,14 @@ void SimDisk::crash() {
   }
   unsynced_.clear();
   visible_ = durable_;
+  poison_ = {};  // the restarted process opens the store afresh
 }
 
 void SimDisk::wipe() {
   for (auto& m : visible_) m.clear();
   for (auto& m : durable_) m.clear();
   unsynced_.clear();
+  poison_ = {};
 }
 
 std::size_t SimDisk::durable_keys() const {

@@ -9,6 +9,13 @@
 // in half (recovery detects it by checksum and drops it). Values are stored
 // with a CRC-32C; corrupt() flips a stored bit and reads report corruption.
 //
+// Like RocksStore, a failed write or sync poisons the disk: every later
+// write and sync fails with Code::poisoned, naming the first failure, until
+// crash() or wipe() (the process restarts and opens the store again).
+// Reads still work. RocksDB itself stops writing after a failed WAL write,
+// and a failed fsync leaves the device's contents unknown, so a store that
+// went on accepting writes would model something no real node has.
+//
 // Latency is not modelled here: SimDisk is synchronous. The cluster's
 // environment delays persist completions by drawn write and fsync times.
 #pragma once
@@ -69,6 +76,10 @@ class SimDisk final : public KvStore {
   // Flips one bit of one durable value, chosen at random. False if empty.
   bool corrupt();
 
+  // The failure that poisoned the disk, or ok.
+  const Status& poison_cause() const { return poison_; }
+  bool poisoned() const { return !poison_.ok(); }
+
   std::size_t unsynced_batches() const { return unsynced_.size(); }
   std::size_t durable_keys() const;
   const DiskStats& stats() const { return stats_; }
@@ -82,6 +93,9 @@ class SimDisk final : public KvStore {
  private:
   static void apply(Image& image, const WriteBatch& batch);
   Status check(Keyspace space, const Stored& stored);
+  Status refuse_if_poisoned() const;
+  // Records the first failure and returns it.
+  Status fail(Status failure);
 
   Rng rng_;
   Hooks hooks_;
@@ -89,6 +103,7 @@ class SimDisk final : public KvStore {
   Image visible_;
   Image durable_;
   std::vector<WriteBatch> unsynced_;
+  Status poison_;  // ok while healthy
   DiskStats stats_;
 };
 

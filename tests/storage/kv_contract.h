@@ -10,13 +10,17 @@
 //     // Optional: power loss, then the store as it reopens. Without it the
 //     // crash tests are skipped.
 //     static std::unique_ptr<sluice::KvStore> crash_and_reopen(std::unique_ptr<sluice::KvStore>);
+//     // Optional: device faults, switched on and off. Without them the
+//     // poisoning tests are skipped.
+//     static void set_device_full(sluice::KvStore&, bool full);
+//     static void set_syncs_failing(sluice::KvStore&, bool failing);
 //   };
 //   INSTANTIATE_TYPED_TEST_SUITE_P(Mine, KvContractTest, ::testing::Types<MyFactory>);
 //
-// The tests here use only the KvStore interface and the typed views over it
-// (log_store, snapshot_stream). Faults that need a handle on the device
-// (corruption, full disk, IO errors) belong to each implementation's own
-// tests.
+// The tests here use only the KvStore interface, the typed views over it
+// (log_store, snapshot_stream) and the hooks above. Faults that need a
+// closer handle on the device (corruption, torn writes, read errors) belong
+// to each implementation's own tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -65,6 +69,12 @@ using Dump = std::array<std::map<std::string, std::string>, kKeyspaceCount>;
 template <class F>
 concept HasCrashHook = requires(std::unique_ptr<KvStore> store) {
   { F::crash_and_reopen(std::move(store)) } -> std::same_as<std::unique_ptr<KvStore>>;
+};
+
+template <class F>
+concept HasFaultHooks = requires(KvStore& store) {
+  F::set_device_full(store, true);
+  F::set_syncs_failing(store, true);
 };
 
 struct ScanResult {
@@ -800,6 +810,76 @@ TYPED_TEST_P(KvContractTest, CrashKeepsSyncedWritesAndBatchesStayWhole) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Poisoning, for factories that can fail the device: the first failed write
+// or sync poisons the store until it is reopened (a restart).
+
+TYPED_TEST_P(KvContractTest, AFailedWriteChangesNothingAndPoisonsTheStore) {
+  if constexpr (!HasFaultHooks<TypeParam>) {
+    GTEST_SKIP() << "this factory cannot fail the device";
+  } else {
+    KvStore& s = this->store();
+    put_one(s, Keyspace::state, "acked", "1");
+    put_one(s, Keyspace::state, "cached", "1", /*sync=*/false);
+    const Dump before = dump(s);
+
+    TypeParam::set_device_full(s, true);
+    WriteBatch b;
+    b.put(Keyspace::state, "never", "x");
+    b.erase(Keyspace::state, "acked");
+    const Status failed = s.write(b, WriteOptions{true});
+    ASSERT_EQ(failed.code(), Code::no_space) << failed.to_string();
+    EXPECT_EQ(dump(s), before) << "a failed write changes nothing";
+
+    // Space is back, but the store refuses writes and syncs, and says why.
+    TypeParam::set_device_full(s, false);
+    for (const Status& later : {s.write(b, WriteOptions{true}), s.write(b, WriteOptions{false}), s.sync()}) {
+      EXPECT_EQ(later.code(), Code::poisoned) << later.to_string();
+      EXPECT_NE(later.message().find(failed.message()), std::string::npos)
+          << "'" << later.message() << "' does not carry the original error '" << failed.message() << "'";
+    }
+    EXPECT_EQ(dump(s), before) << "reads still work";
+
+    if constexpr (HasCrashHook<TypeParam>) {
+      this->store_ = TypeParam::crash_and_reopen(std::move(this->store_));
+      KvStore& after = this->store();
+      EXPECT_EQ(value_of(after, Keyspace::state, "acked"), "1");
+      EXPECT_EQ(value_of(after, Keyspace::state, "never"), std::nullopt);
+      put_one(after, Keyspace::state, "reopened", "takes writes again");
+    }
+  }
+}
+
+TYPED_TEST_P(KvContractTest, AFailedSyncPoisonsTheStore) {
+  if constexpr (!HasFaultHooks<TypeParam>) {
+    GTEST_SKIP() << "this factory cannot fail the device";
+  } else {
+    KvStore& s = this->store();
+    put_one(s, Keyspace::state, "acked", "1");
+    TypeParam::set_syncs_failing(s, true);
+    WriteBatch doomed;
+    for (const char* part : {"a", "b", "c"}) doomed.put(Keyspace::state, std::string("doomed/") + part, "x");
+    const Status failed = s.write(doomed, WriteOptions{true});
+    ASSERT_EQ(failed.code(), Code::io_error) << failed.to_string();
+    TypeParam::set_syncs_failing(s, false);
+    for (const Status& later : {s.write(doomed, WriteOptions{true}), s.sync()}) {
+      EXPECT_EQ(later.code(), Code::poisoned) << later.to_string();
+      EXPECT_NE(later.message().find(failed.message()), std::string::npos) << later.to_string();
+    }
+    EXPECT_EQ(value_of(s, Keyspace::state, "acked"), "1");
+    // Whether reads see the doomed batch before a restart is left open: its
+    // durability is unknown (kv_store.h). After one, it is whole or absent.
+    if constexpr (HasCrashHook<TypeParam>) {
+      this->store_ = TypeParam::crash_and_reopen(std::move(this->store_));
+      KvStore& after = this->store();
+      EXPECT_EQ(value_of(after, Keyspace::state, "acked"), "1");
+      const std::size_t parts = scan_all(after, Keyspace::state, "doomed/", "doomed0").items.size();
+      EXPECT_TRUE(parts == 0 || parts == 3) << parts << " of 3 parts of the doomed batch";
+      put_one(after, Keyspace::state, "reopened", "takes writes again");
+    }
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(KvContractTest, PutGetOverwriteErase, BinaryKeysAndValues,
                             EraseRangeIsHalfOpen, KeyspacesAreIndependent,
                             ScanIsOrderedByUnsignedBytesWithinHalfOpenBounds,
@@ -813,6 +893,8 @@ REGISTER_TYPED_TEST_SUITE_P(KvContractTest, PutGetOverwriteErase, BinaryKeysAndV
                             AssemblerRejectsAnyFlippedByte, AssemblerRejectsOutOfSequenceChunks,
                             AssemblerRejectsChunksAfterTheLast,
                             AssemblerRejectsRecordsOfKeyspacesOutsideTheSnapshot,
-                            CrashKeepsSyncedWritesAndBatchesStayWhole);
+                            CrashKeepsSyncedWritesAndBatchesStayWhole,
+                            AFailedWriteChangesNothingAndPoisonsTheStore,
+                            AFailedSyncPoisonsTheStore);
 
 }  // namespace sluice::kv_contract

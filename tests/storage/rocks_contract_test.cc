@@ -6,7 +6,7 @@
 //    it cannot simulate a power loss in-process, so the crash test skips
 //    (tests/storage/crash_recovery_test.cc kills real processes instead);
 //  - RocksPowerLoss: through FaultFs, a crash drops every byte that was
-//    not fsynced;
+//    not fsynced, and the device can be filled or its fsyncs failed;
 //  - RocksTornWal: the same, but each WAL keeps a random part of its
 //    unsynced tail, as a real disk may: a prefix of the unsynced batches
 //    survives and the next one is torn (the simulator's
@@ -57,6 +57,10 @@ class TempRocksStore final : public KvStore {
   }
   Result<std::unique_ptr<KvSnapshot>> snapshot() override { return store_->snapshot(); }
 
+  // Device faults, through FaultFs.
+  void set_full(bool full) { fault_fs().set_space_left(full ? std::optional<std::uint64_t>(0) : std::nullopt); }
+  void set_syncs_failing(bool failing) { fault_fs().set_fail_syncs(failing); }
+
   // Power loss while the store is open, then the store as it reopens.
   void power_loss(Rng* tear_rng) {
     SLUICE_ASSERT(fs_ != nullptr, "power loss needs the FaultFs");
@@ -68,6 +72,10 @@ class TempRocksStore final : public KvStore {
   }
 
  private:
+  FaultFs& fault_fs() {
+    SLUICE_ASSERT(fs_ != nullptr, "device faults need the FaultFs");
+    return *fs_;
+  }
   void reopen() {
     RocksOptions options;
     options.env = env_.get();
@@ -94,7 +102,12 @@ struct RocksPosixFactory {
   static std::unique_ptr<KvStore> make() { return std::make_unique<TempRocksStore>(false); }
 };
 
-struct RocksPowerLossFactory {
+struct RocksFaultHooks {
+  static void set_device_full(KvStore& store, bool full) { as_temp_rocks(&store)->set_full(full); }
+  static void set_syncs_failing(KvStore& store, bool failing) { as_temp_rocks(&store)->set_syncs_failing(failing); }
+};
+
+struct RocksPowerLossFactory : RocksFaultHooks {
   static std::unique_ptr<KvStore> make() { return std::make_unique<TempRocksStore>(true); }
   static std::unique_ptr<KvStore> crash_and_reopen(std::unique_ptr<KvStore> store) {
     as_temp_rocks(store.get())->power_loss(nullptr);
@@ -102,7 +115,7 @@ struct RocksPowerLossFactory {
   }
 };
 
-struct RocksTornWalFactory {
+struct RocksTornWalFactory : RocksFaultHooks {
   static std::unique_ptr<KvStore> make() { return std::make_unique<TempRocksStore>(true); }
   static std::unique_ptr<KvStore> crash_and_reopen(std::unique_ptr<KvStore> store) {
     static Rng rng(44);
