@@ -45,6 +45,14 @@ std::string describe(const Message& message) {
             return "hb-reply t=" + to_string(m.term) + (m.read_round ? " round=" + std::to_string(m.read_round) : "");
           },
           [](const TimeoutNow& m) { return "timeout-now t=" + to_string(m.term); },
+          [](const InstallSnapshot& m) {
+            return "snap t=" + to_string(m.term) + " at=" + to_string(m.index) + "/" + to_string(m.snapshot_term) +
+                   " off=" + std::to_string(m.offset) + " n=" + std::to_string(m.data.size()) + (m.done ? " done" : "");
+          },
+          [](const InstallSnapshotReply& m) {
+            return "snap-reply t=" + to_string(m.term) + " at=" + to_string(m.index) +
+                   " next=" + std::to_string(m.next_offset) + (m.installed ? " installed" : "");
+          },
       },
       message);
 }

@@ -52,7 +52,25 @@ struct TimeoutNow {
   Term term;
 };
 
-using Message = std::variant<VoteRequest, VoteReply, AppendRequest, AppendReply, Heartbeat, HeartbeatReply, TimeoutNow>;
+// One chunk of a snapshot: the state at (index, snapshot_term), streamed
+// in order; `offset` is where `data` starts in the whole snapshot.
+struct InstallSnapshot {
+  Term term;
+  LogIndex index;
+  Term snapshot_term;
+  std::uint64_t offset = 0;
+  std::string data;
+  bool done = false;  // the last chunk
+};
+struct InstallSnapshotReply {
+  Term term;
+  LogIndex index;            // the snapshot this answers
+  std::uint64_t next_offset = 0;  // the offset the follower expects next
+  bool installed = false;    // the snapshot is durable on the follower
+};
+
+using Message = std::variant<VoteRequest, VoteReply, AppendRequest, AppendReply, Heartbeat, HeartbeatReply, TimeoutNow,
+                             InstallSnapshot, InstallSnapshotReply>;
 
 Term message_term(const Message& message);
 std::string describe(const Message& message);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/common/bytes.h"
+#include "core/common/crc32c.h"
 
 namespace sluice::raft {
 namespace {
@@ -19,6 +20,26 @@ std::string voters_key(GroupId group) {
   std::string key = "raft/voters/";
   put_u64_be(key, group.value());
   return key;
+}
+
+// raft_state keyspace: the snapshot of a group sits just after its hard
+// state. Value: crc32c | index | term | data.
+std::string snapshot_key(GroupId group) {
+  std::string key;
+  put_u64_be(key, group.value());
+  key.push_back('s');
+  return key;
+}
+
+std::string encode_snapshot(const std::string& key, LogIndex index, Term term, const std::string& data) {
+  std::string body;
+  put_u64_be(body, index.value());
+  put_u64_be(body, term.value());
+  body += data;
+  std::string value;
+  put_u32_be(value, crc32c(body, crc32c(key)));
+  value += body;
+  return value;
 }
 
 std::string encode_voters(const VoterSet& voters) {
@@ -69,11 +90,29 @@ Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet&
     node->vote_ = (*hard_state)->vote;
     node->commit_ = (*hard_state)->commit;
   }
+  const std::string snap_key = snapshot_key(options.group);
+  auto snap = store.get(Keyspace::raft_state, snap_key);
+  if (!snap.ok()) return snap.status();
+  if (snap->has_value()) {
+    const std::string& v = **snap;
+    if (v.size() < 20) return Status(Code::corruption, "snapshot record shorter than its header");
+    const std::string_view body = std::string_view(v).substr(4);
+    if (crc32c(body, crc32c(snap_key)) != get_u32_be(v)) return Status(Code::corruption, "snapshot checksum mismatch");
+    node->snapshot_index_ = LogIndex(get_u64_be(body, 0));
+    node->snapshot_term_ = Term(get_u64_be(body, 8));
+    node->snapshot_data_ = std::string(body.substr(16));
+    node->restore_ = Snapshot{node->snapshot_index_, node->snapshot_term_, node->snapshot_data_};
+    node->applied_ = node->snapshot_index_;
+    if (node->commit_ < node->snapshot_index_) node->commit_ = node->snapshot_index_;
+  }
   auto bounds = log_store::bounds(store, options.group);
   if (!bounds.ok()) return bounds.status();
   if (bounds->has_value()) {
     const LogBounds b = **bounds;
-    if (b.first != LogIndex(1)) return Status(Code::corruption, "log does not start at index 1 and has no snapshot");
+    if (b.first != node->snapshot_index_.next()) {
+      return Status(Code::corruption, "log starts at " + to_string(b.first) + " but the snapshot ends at " +
+                                          to_string(node->snapshot_index_));
+    }
     auto entries = log_store::read(store, options.group, b.first, b.last.next(), SIZE_MAX);
     if (!entries.ok()) return entries.status();
     node->log_ = std::move(entries).value();
@@ -222,13 +261,15 @@ void Node::step(NodeId from, const Message& message) {
     } else {
       const bool from_leader = std::holds_alternative<AppendRequest>(message) ||
                                std::holds_alternative<Heartbeat>(message) ||
-                               std::holds_alternative<TimeoutNow>(message);
+                               std::holds_alternative<TimeoutNow>(message) ||
+                               std::holds_alternative<InstallSnapshot>(message);
       become_follower(t, from_leader ? from : kNoNode);
     }
   } else if (t < term_) {
     // A stale leader learns of the newer term from our reply and steps down
     // (with CheckQuorum it might otherwise never hear of it).
-    if (std::holds_alternative<AppendRequest>(message) || std::holds_alternative<Heartbeat>(message)) {
+    if (std::holds_alternative<AppendRequest>(message) || std::holds_alternative<Heartbeat>(message) ||
+        std::holds_alternative<InstallSnapshot>(message)) {
       send(from, AppendReply{term_, false, LogIndex(0), LogIndex(0), Term(0)}, false);
     } else if (vote_request != nullptr && vote_request->pre_vote) {
       send(from, VoteReply{term_, false, true}, false);
@@ -243,6 +284,8 @@ void Node::step(NodeId from, const Message& message) {
                  [&](const Heartbeat& m) { on_heartbeat(from, m); },
                  [&](const HeartbeatReply& m) { on_heartbeat_reply(from, m); },
                  [&](const TimeoutNow& m) { on_timeout_now(from, m); },
+                 [&](const InstallSnapshot& m) { on_install_snapshot(from, m); },
+                 [&](const InstallSnapshotReply& m) { on_install_snapshot_reply(from, m); },
              },
              message);
 }
@@ -318,7 +361,7 @@ void Node::on_persisted(PersistId id, const Status& status) {
 
 bool Node::has_output() const {
   const auto* l = std::get_if<Leader>(&role_);
-  return !out_.empty() || hard_state_dirty_ || applied_ < commit_ || !reads_ready_.empty() ||
+  return !out_.empty() || hard_state_dirty_ || applied_ < commit_ || !reads_ready_.empty() || restore_.has_value() ||
          (l != nullptr && l->round_wanted);
 }
 
@@ -328,6 +371,10 @@ RaftOutput Node::take_output() {
   if (auto* l = std::get_if<Leader>(&role_); l != nullptr && l->round_wanted) broadcast_heartbeat();
   r.reads = std::move(reads_ready_);
   reads_ready_.clear();
+  if (restore_) {
+    r.restore = std::move(restore_);
+    restore_.reset();
+  }
   if (hard_state_dirty_) {
     log_store::save_hard_state(out_.persist, options_.group, HardState{term_, vote_, commit_});
     hard_state_dirty_ = false;
@@ -479,9 +526,18 @@ void Node::set_commit(LogIndex commit) {
 void Node::send_append(NodeId to, bool allow_empty) {
   Leader& l = std::get<Leader>(role_);
   Progress& pr = l.progress.at(to);
+  if (pr.state() == ProgressState::snapshot) return;  // chunks flow with the replies
+  if (pr.next() <= snapshot_index_) {
+    // The entries it needs were compacted away: send the snapshot.
+    CODE_PROBE(options_.hooks, true, raft_snapshot_sent);
+    pr.become_snapshot(snapshot_index_);
+    l.snapshot_sends[to] = SnapshotSend{snapshot_index_, 0};
+    send_snapshot_chunk(to);
+    return;
+  }
   if (pr.paused()) return;
   const LogIndex prev(pr.next().value() - 1);
-  SLUICE_ASSERT(prev >= snapshot_index_, "snapshots are not implemented: the log is never compacted");
+  SLUICE_ASSERT(prev >= snapshot_index_, "appends start after the snapshot");
   AppendRequest m{term_, prev, term_at(prev), {}, commit_};
   std::size_t bytes = 0;
   std::size_t entries_max = options_.append_entries_max;
@@ -593,6 +649,12 @@ void Node::on_append_reply(NodeId from, const AppendReply& m) {
     return;
   }
   const bool was_paused = pr.paused();
+  if (pr.state() == ProgressState::snapshot && m.index >= pr.pending_snapshot()) {
+    // It caught up through appends after all: no snapshot needed.
+    pr.maybe_update(m.index);
+    l->snapshot_sends.erase(from);
+    pr.become_probe();
+  }
   if (pr.maybe_update(m.index)) {
     if (pr.state() == ProgressState::probe) pr.become_replicate();
     maybe_commit();
@@ -625,7 +687,11 @@ void Node::on_heartbeat_reply(NodeId from, const HeartbeatReply& m) {
              it->second.state() == ProgressState::replicate && it->second.inflights().full(),
              raft_heartbeat_freed_inflight_slot);
   it->second.heartbeat_answered();
-  if (it->second.match() < last_index()) send_append(from, true);
+  if (l->snapshot_sends.count(from)) {
+    send_snapshot_chunk(from);  // the chunk or its reply may have been lost
+  } else if (it->second.match() < last_index()) {
+    send_append(from, true);
+  }
 }
 
 void Node::maybe_commit() {
@@ -648,6 +714,110 @@ void Node::maybe_commit() {
   set_commit(candidate);
   // Followers learn the new commit index promptly, not at the next heartbeat.
   for (auto& [id, pr] : l.progress) send_append(id, true);
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots
+
+void Node::persist_snapshot() {
+  const std::string key = snapshot_key(options_.group);
+  out_.persist.put(Keyspace::raft_state, key, encode_snapshot(key, snapshot_index_, snapshot_term_, snapshot_data_));
+}
+
+Status Node::compact(LogIndex index, std::string data) {
+  if (index <= snapshot_index_) return Status(Code::invalid_argument, "compaction point is not past the snapshot");
+  if (index > applied_) return Status(Code::invalid_argument, "compaction point is not applied yet");
+  const Term term = term_at(index);
+  log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(index.value() - snapshot_index_.value()));
+  snapshot_index_ = index;
+  snapshot_term_ = term;
+  snapshot_data_ = std::move(data);
+  persist_snapshot();
+  log_store::truncate_prefix(out_.persist, options_.group, index);
+  return {};
+}
+
+void Node::send_snapshot_chunk(NodeId to) {
+  Leader& l = std::get<Leader>(role_);
+  SnapshotSend& send_state = l.snapshot_sends.at(to);
+  if (send_state.index != snapshot_index_) {
+    // We compacted again meanwhile: start over with the newer snapshot.
+    send_state = SnapshotSend{snapshot_index_, 0};
+    l.progress.at(to).become_snapshot(snapshot_index_);
+  }
+  std::size_t chunk = options_.snapshot_chunk_bytes;
+  if (BUGGIFY(options_.hooks, "raft.tiny_snapshot_chunks")) chunk = 7;
+  const std::uint64_t offset = std::min<std::uint64_t>(send_state.offset, snapshot_data_.size());
+  const std::string data = snapshot_data_.substr(offset, chunk);
+  const bool done = offset + data.size() == snapshot_data_.size();
+  send(to, InstallSnapshot{term_, snapshot_index_, snapshot_term_, offset, data, done}, false);
+}
+
+void Node::on_install_snapshot_reply(NodeId from, const InstallSnapshotReply& m) {
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) return;
+  auto it = l->snapshot_sends.find(from);
+  if (it == l->snapshot_sends.end()) return;
+  Progress& pr = l->progress.at(from);
+  pr.recent_active = true;
+  if (m.index != it->second.index) {
+    send_snapshot_chunk(from);  // about another snapshot: resume ours
+    return;
+  }
+  if (m.installed) {
+    l->snapshot_sends.erase(it);
+    pr.maybe_update(m.index);
+    pr.become_probe();
+    send_append(from, true);
+    return;
+  }
+  it->second.offset = m.next_offset;
+  send_snapshot_chunk(from);
+}
+
+void Node::on_install_snapshot(NodeId from, const InstallSnapshot& m) {
+  if (role() != Role::follower) become_follower(term_, from);
+  leader_ = from;
+  election_elapsed_ = 0;
+  if (m.index <= commit_) {
+    // Everything in it is already committed here.
+    send(from, InstallSnapshotReply{term_, m.index, 0, true}, true);
+    return;
+  }
+  if (m.offset == 0) incoming_ = Incoming{m.index, m.snapshot_term, ""};
+  if (!incoming_ || incoming_->index != m.index || incoming_->data.size() != m.offset) {
+    // A chunk out of order (lost, duplicated or reordered): say where we are.
+    const std::uint64_t next = incoming_ && incoming_->index == m.index ? incoming_->data.size() : 0;
+    send(from, InstallSnapshotReply{term_, m.index, next, false}, false);
+    return;
+  }
+  incoming_->data += m.data;
+  if (!m.done) {
+    send(from, InstallSnapshotReply{term_, m.index, incoming_->data.size(), false}, false);
+    return;
+  }
+  CODE_PROBE(options_.hooks, true, raft_snapshot_installed);
+  Incoming snap = std::move(*incoming_);
+  incoming_.reset();
+  if (snap.index <= last_index() && term_at(snap.index) == snap.term) {
+    // Our log already holds the snapshot's last entry: keep what follows.
+    CODE_PROBE(options_.hooks, true, raft_snapshot_kept_log_suffix);
+    log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(snap.index.value() - snapshot_index_.value()));
+    log_store::truncate_prefix(out_.persist, options_.group, snap.index);
+  } else {
+    log_.clear();
+    log_store::truncate_suffix(out_.persist, options_.group, LogIndex(1));
+    if (self_durable_ > snap.index) self_durable_ = snap.index;
+  }
+  snapshot_index_ = snap.index;
+  snapshot_term_ = snap.term;
+  snapshot_data_ = std::move(snap.data);
+  persist_snapshot();
+  set_commit(snap.index);
+  applied_ = snap.index;
+  restore_ = Snapshot{snapshot_index_, snapshot_term_, snapshot_data_};
+  // Durable before acknowledged.
+  send(from, InstallSnapshotReply{term_, snap.index, 0, true}, true);
 }
 
 Result<LogIndex> Node::propose(std::string_view payload) {

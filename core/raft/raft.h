@@ -55,7 +55,15 @@ struct Options {
   // round, while a quorum answered within the last election timeout. Off by
   // default: it trusts bounded clock drift. Requires check_quorum.
   bool lease_reads = false;
+  std::size_t snapshot_chunk_bytes = 64 << 10;  // InstallSnapshot chunk size
   Hooks hooks;
+};
+
+// A snapshot of the state machine: its state after applying `index`.
+struct Snapshot {
+  LogIndex index;
+  Term term;  // of the entry at index
+  std::string data;
 };
 
 // A linearizable read may be served once the state machine has applied
@@ -76,6 +84,9 @@ struct RaftOutput {
   std::vector<LogEntry> committed;
   // ReadIndex requests confirmed by a quorum, in request order.
   std::vector<ReadState> reads;
+  // If set, replace the state machine's state with this snapshot BEFORE
+  // applying `committed` (which then starts after restore->index).
+  std::optional<Snapshot> restore;
 };
 
 class Node {
@@ -105,6 +116,14 @@ class Node {
   // Errors: unavailable (not the leader, or no entry of this term committed
   // yet).
   Status read_index(std::uint64_t id);
+  // Log compaction: the state machine's state after applying `index`
+  // (<= the last committed entry handed out) replaces the log up to index.
+  // The snapshot is persisted with the output and sent to followers that
+  // need entries it replaced. Errors: invalid_argument (index not applied,
+  // or not past the current snapshot).
+  Status compact(LogIndex index, std::string data);
+  LogIndex snapshot_index() const { return snapshot_index_; }
+  LogIndex applied() const { return applied_; }
   // Starts moving leadership to `to`. Errors: unavailable (not the leader),
   // invalid_argument (not a voter, or self).
   Status transfer_leadership(NodeId to);
@@ -138,8 +157,13 @@ class Node {
     LogIndex index;
     std::uint64_t round;
   };
+  struct SnapshotSend {
+    LogIndex index;        // the snapshot being sent
+    std::uint64_t offset;  // the next chunk starts here
+  };
   struct Leader {
     std::map<NodeId, Progress> progress;  // every voter but self
+    std::map<NodeId, SnapshotSend> snapshot_sends;  // peers in snapshot state
     std::deque<PendingRead> reads;          // rounds never decrease along the queue
     std::map<NodeId, std::uint64_t> read_acked;  // highest round each peer answered
     std::uint64_t read_round = 0;           // last round sent
@@ -168,6 +192,10 @@ class Node {
   void on_heartbeat(NodeId from, const Heartbeat& m);
   void on_heartbeat_reply(NodeId from, const HeartbeatReply& m);
   void on_timeout_now(NodeId from, const TimeoutNow& m);
+  void on_install_snapshot(NodeId from, const InstallSnapshot& m);
+  void on_install_snapshot_reply(NodeId from, const InstallSnapshotReply& m);
+  void send_snapshot_chunk(NodeId to);
+  void persist_snapshot();
   bool in_lease() const;
 
   // Log and replication.
@@ -198,6 +226,15 @@ class Node {
   // point is (0, 0) for a log that was never compacted.
   LogIndex snapshot_index_{0};
   Term snapshot_term_{0};
+  std::string snapshot_data_;
+  std::optional<Snapshot> restore_;  // handed out with the next output
+  // A snapshot arriving in chunks (followers).
+  struct Incoming {
+    LogIndex index;
+    Term term;
+    std::string data;
+  };
+  std::optional<Incoming> incoming_;
   std::vector<LogEntry> log_;
   LogIndex commit_;
   LogIndex applied_;  // handed out through RaftOutput::committed

@@ -6,12 +6,15 @@
 //    same entry, checked through a hash chain over applied entries;
 //  - committed entries are never lost or rewritten: the entry committed at
 //    index i (term and data) is the same in every log that holds i as
-//    committed, for all time, and a new leader's log holds every entry
-//    committed before it was elected (leader completeness).
+//    committed, for all time; and a new leader of term T holds every entry
+//    committed in a term below T (leader completeness). A leader of an
+//    older term may finish its election late, after a newer term committed
+//    more: that is allowed, and not what this checks.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,8 +47,14 @@ class InvariantChecker {
   sim::SimCluster<KvNode>* cluster_;
   std::map<Term, NodeId> leaders_;
   std::map<NodeId, Seen> seen_;
-  // committed_[i - 1]: (term, data hash) of the entry committed at index i.
-  std::vector<std::pair<Term, std::uint64_t>> committed_;
+  struct Committed {
+    Term term;           // the entry's own term
+    std::uint64_t hash;  // of its data
+    Term seen_in;        // the observer's term when first seen committed: >= the term it was committed in
+  };
+  // committed_[i - 1]: the entry committed at index i; empty where no node
+  // showed it to us before compacting it away.
+  std::vector<std::optional<Committed>> committed_;
   std::vector<std::uint64_t> chains_;  // chains_[i - 1]: applied hash chain after index i
   std::vector<std::string> violations_;
 };

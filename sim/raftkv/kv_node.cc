@@ -78,10 +78,66 @@ std::string describe(const Message& message) {
 }
 
 Result<std::unique_ptr<KvNode>> KvNode::open(const raft::Options& options, const raft::VoterSet& voters,
-                                             KvStore& store, Rng rng, Reads reads) {
+                                             KvStore& store, Rng rng, Reads reads, std::uint64_t compact_every) {
   auto raft = raft::Node::open(options, voters, store, rng);
   if (!raft.ok()) return raft.status();
-  return std::unique_ptr<KvNode>(new KvNode(std::move(raft).value(), reads));
+  return std::unique_ptr<KvNode>(new KvNode(std::move(raft).value(), reads, compact_every));
+}
+
+// Snapshot layout: applied index (8) | hash chain (8) | pairs, then
+// sessions; strings as length (4) + bytes.
+std::string KvNode::encode_state() const {
+  std::string out;
+  put_u64_be(out, applied_.value());
+  put_u64_be(out, chain_);
+  auto put_string = [&out](const std::string& s) {
+    put_u32_be(out, static_cast<std::uint32_t>(s.size()));
+    out += s;
+  };
+  put_u32_be(out, static_cast<std::uint32_t>(data_.size()));
+  for (const auto& [k, v] : data_) {
+    put_string(k);
+    put_string(v);
+  }
+  put_u32_be(out, static_cast<std::uint32_t>(sessions_.size()));
+  for (const auto& [client, session] : sessions_) {
+    put_u64_be(out, client.value());
+    put_u64_be(out, session.last_request);
+    put_u64_be(out, session.last_reply.request_id);
+    out.push_back(session.last_reply.found ? 1 : 0);
+    put_string(session.last_reply.value);
+  }
+  return out;
+}
+
+void KvNode::restore(const raft::Snapshot& snapshot) {
+  const std::string_view in = snapshot.data;
+  std::size_t pos = 0;
+  auto need = [&](std::size_t n) { SLUICE_ASSERT(in.size() - pos >= n, "kv snapshot truncated"); };
+  auto u64 = [&] { need(8); const auto v = get_u64_be(in, pos); pos += 8; return v; };
+  auto u32 = [&] { need(4); const auto v = get_u32_be(in, pos); pos += 4; return v; };
+  auto str = [&] { const std::uint32_t n = u32(); need(n); std::string s(in.substr(pos, n)); pos += n; return s; };
+  const LogIndex index(u64());
+  SLUICE_ASSERT(index == snapshot.index, "kv snapshot taken at another index");
+  applied_ = index;
+  chain_ = u64();
+  data_.clear();
+  for (std::uint32_t n = u32(); n > 0; --n) {
+    std::string k = str();
+    data_[k] = str();
+  }
+  sessions_.clear();
+  for (std::uint32_t n = u32(); n > 0; --n) {
+    Session& s = sessions_[NodeId(u64())];
+    s.last_request = u64();
+    s.last_reply.request_id = u64();
+    need(1);
+    s.last_reply.found = in[pos++] != 0;
+    s.last_reply.value = str();
+  }
+  SLUICE_ASSERT(pos == in.size(), "kv snapshot has trailing bytes");
+  // Proposals we were owed an answer for are settled or lost: clients retry.
+  waiting_.erase(waiting_.begin(), waiting_.upper_bound(index));
 }
 
 void KvNode::step(NodeId from, Message message, Timestamp /*now*/) {
@@ -159,7 +215,13 @@ Output<Message> KvNode::take_output() {
   out.persist.append(r.io.persist);
   out.persist_id = r.io.persist_id;
   for (auto& e : r.io.send_after_persist) out.send_after_persist.push_back(wrap(std::move(e)));
+  if (r.restore) restore(*r.restore);
   for (const LogEntry& entry : r.committed) apply(entry, out);
+  if (compact_every_ != 0 && applied_.value() >= raft_->snapshot_index().value() + compact_every_) {
+    const Status s = raft_->compact(applied_, encode_state());
+    SLUICE_ASSERT(s.ok(), "compaction at the applied index cannot fail");
+    // The snapshot rides in this node's NEXT output; nothing to merge now.
+  }
   for (const raft::ReadState& read : r.reads) {
     auto it = gets_.find(read.id);
     SLUICE_ASSERT(it != gets_.end(), "a confirmed read we did not ask for");

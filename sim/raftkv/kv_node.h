@@ -39,8 +39,11 @@ class KvNode {
 
   enum class Reads { through_log, read_index };
 
+  // compact_every: take a snapshot (and compact the log) after this many
+  // applied entries; 0 never.
   static Result<std::unique_ptr<KvNode>> open(const raft::Options& options, const raft::VoterSet& voters,
-                                              KvStore& store, Rng rng, Reads reads = Reads::read_index);
+                                              KvStore& store, Rng rng, Reads reads = Reads::read_index,
+                                              std::uint64_t compact_every = 0);
 
   void step(NodeId from, Message message, Timestamp now);
   void tick(Timestamp now);
@@ -57,13 +60,17 @@ class KvNode {
   const std::map<std::string, std::string>& data() const { return data_; }
 
  private:
-  KvNode(std::unique_ptr<raft::Node> raft, Reads reads) : raft_(std::move(raft)), reads_(reads) {}
+  KvNode(std::unique_ptr<raft::Node> raft, Reads reads, std::uint64_t compact_every)
+      : raft_(std::move(raft)), reads_(reads), compact_every_(compact_every) {}
+  std::string encode_state() const;
+  void restore(const raft::Snapshot& snapshot);
   void on_request(NodeId client, const KvRequest& request);
   void apply(const LogEntry& entry, Output<Message>& out);
   void serve_reads(Output<Message>& out);
 
   std::unique_ptr<raft::Node> raft_;
   Reads reads_;
+  std::uint64_t compact_every_;
   struct PendingGet {
     NodeId client;
     std::uint64_t request_id;

@@ -60,6 +60,10 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   // Gets through ReadIndex or through the log, drawn per seed.
   Rng reads_draw = rng.fork();
   const auto reads = chance(reads_draw, 0.5) ? raftkv::KvNode::Reads::read_index : raftkv::KvNode::Reads::through_log;
+  // Small, randomized compaction thresholds so snapshots and InstallSnapshot
+  // happen often; some seeds never compact.
+  const std::uint64_t compact_every =
+      chance(reads_draw, 0.75) ? static_cast<std::uint64_t>(uniform_between(reads_draw, 3, 200)) : 0;
   Rng node_seeds = rng.fork();
   raftkv::Workload* workload_ptr = nullptr;
   auto factory = [&](NodeId id, KvStore& store) {
@@ -67,7 +71,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
     o.self = id;
     o.hooks = hooks;
     if (!options.batching) o.append_entries_max = 1;
-    return raftkv::KvNode::open(o, voters, store, node_seeds.fork(), reads);
+    return raftkv::KvNode::open(o, voters, store, node_seeds.fork(), reads, compact_every);
   };
   auto client_sink = [&](NodeId client, NodeId from, raftkv::Message message) {
     if (auto* reply = std::get_if<raftkv::KvReply>(&message); reply && workload_ptr) {

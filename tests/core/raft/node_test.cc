@@ -65,6 +65,7 @@ class Harness {
           node->on_persisted(out.io.persist_id, Status());
           for (auto& entry : out.committed) applied_[id].push_back(entry);
           for (auto& read : out.reads) reads_[id].push_back(read);
+          if (out.restore) restored_[id].push_back(*out.restore);
         }
       }
       while (!queue_.empty()) {
@@ -88,6 +89,7 @@ class Harness {
 
   const std::vector<LogEntry>& applied(int i) { return applied_[NodeId(static_cast<std::uint64_t>(i))]; }
   const std::vector<ReadState>& reads(int i) { return reads_[NodeId(static_cast<std::uint64_t>(i))]; }
+  const std::vector<Snapshot>& restored(int i) { return restored_[NodeId(static_cast<std::uint64_t>(i))]; }
 
  private:
   Options base_;
@@ -96,6 +98,7 @@ class Harness {
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
   std::map<NodeId, std::vector<LogEntry>> applied_;
   std::map<NodeId, std::vector<ReadState>> reads_;
+  std::map<NodeId, std::vector<Snapshot>> restored_;
   std::deque<Envelope<Message>> queue_;
   std::set<NodeId> cut_;
   std::set<std::pair<NodeId, NodeId>> links_cut_;
@@ -374,6 +377,58 @@ TEST(RaftNode, LeaseReadsSkipTheRoundOnlyWhileTheLeaseHolds) {
   ASSERT_TRUE(h.node(1).read_index(2).ok() || h.node(1).role() != Role::leader);
   h.stabilize();
   for (const ReadState& r : h.reads(1)) EXPECT_NE(r.id, 2u) << "an expired lease serves nothing";
+}
+
+TEST(RaftNode, ALaggingFollowerCatchesUpByChunkedSnapshot) {
+  Options o;
+  o.snapshot_chunk_bytes = 4;  // many chunks
+  Harness h(3, o);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(3);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(h.node(1).propose("e" + std::to_string(i)).ok());
+  h.stabilize();
+  ASSERT_EQ(h.node(1).commit(), LogIndex(11));
+  ASSERT_TRUE(h.node(1).compact(LogIndex(11), "state-at-11").ok());
+  h.stabilize();
+  EXPECT_EQ(h.node(1).snapshot_index(), LogIndex(11));
+  ASSERT_TRUE(h.node(1).propose("after").ok());
+  h.stabilize();
+  h.heal();
+  h.tick_all(10);
+  ASSERT_EQ(h.restored(3).size(), 1u) << "node 3 installed the snapshot";
+  EXPECT_EQ(h.restored(3)[0].data, "state-at-11");
+  EXPECT_EQ(h.restored(3)[0].index, LogIndex(11));
+  EXPECT_EQ(h.node(3).commit(), LogIndex(12));
+  EXPECT_EQ(payloads(h.applied(3)), (std::vector<std::string>{"after"})) << "only entries past the snapshot";
+}
+
+TEST(RaftNode, ARestartRecoversFromTheSnapshotAndTheLogAfterIt) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(h.node(1).propose("e" + std::to_string(i)).ok());
+  h.stabilize();
+  ASSERT_TRUE(h.node(2).compact(LogIndex(3), "state-at-3").ok());
+  h.stabilize();
+  h.restart(NodeId(2));
+  h.stabilize();
+  ASSERT_FALSE(h.restored(2).empty());
+  EXPECT_EQ(h.restored(2).back().data, "state-at-3");
+  EXPECT_EQ(h.node(2).snapshot_index(), LogIndex(3));
+  EXPECT_EQ(h.node(2).last_index(), LogIndex(5));
+  EXPECT_EQ(entry_payload(h.node(2).entry(LogIndex(5))), "e3");
+}
+
+TEST(RaftNode, CompactionOnlyOfAppliedEntries) {
+  Harness h(1);
+  h.node(1).campaign();
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).propose("x").ok());
+  EXPECT_EQ(h.node(1).compact(LogIndex(2), "").code(), Code::invalid_argument) << "not applied yet";
+  h.stabilize();
+  EXPECT_TRUE(h.node(1).compact(LogIndex(2), "s").ok());
+  EXPECT_EQ(h.node(1).compact(LogIndex(2), "s").code(), Code::invalid_argument) << "not past the snapshot";
 }
 
 // Liveness under a partial partition: in 5 nodes, 4 reaches only 1 and 5
