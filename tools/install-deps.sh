@@ -2,6 +2,9 @@
 # Installs the Debian packages Sluice needs to build, test and benchmark.
 # Idempotent: it calls apt-get only when a package is missing, so the README
 # commands can run it every time at no cost. Debian 12 (bookworm) is the target.
+#
+#   tools/install-deps.sh            what building and testing need
+#   tools/install-deps.sh --papers   also what papers/ needs to draw its figures
 set -euo pipefail
 
 packages=(
@@ -17,6 +20,9 @@ packages=(
   librapidcheck-dev
   librocksdb-dev    # storage/: RocksDB 7.8 with its CMake package
 )
+if [ "${1:-}" = "--papers" ]; then
+  packages+=(python3-matplotlib)  # papers/*/plot.py, run with /usr/bin/python3
+fi
 
 missing=()
 for p in "${packages[@]}"; do
