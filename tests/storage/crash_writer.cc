@@ -4,10 +4,10 @@
 //   crash_writer <dir> <first_id> <report_fd> [--fsize-limit BYTES]
 //                [--write-buffer BYTES] [--max-batches N]
 //
-// Every fifth batch is written with sync=false, the others with sync=true.
-// Only after a synced write has returned ok does the child report it, as
-// the line "synced <id>" on report_fd, so the parent knows the batch must
-// survive. With --fsize-limit the child caps its file sizes (RLIMIT_FSIZE,
+// Once the store is open it reports "ready" on report_fd. Every fifth
+// batch is written with sync=false, the others with sync=true. Only after a
+// synced write has returned ok does the child report it, as the line
+// "synced <id>", so the parent knows the batch must survive. With --fsize-limit the child caps its file sizes (RLIMIT_FSIZE,
 // SIGXFSZ ignored, so writes fail with EFBIG) and writes until a write
 // fails, then reports "error <id> <code> <message>", tries once more and
 // reports "after <code> <message>".
@@ -95,6 +95,8 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(first_id - 1));
     return 4;
   }
+
+  report("ready");  // opened and recovered; writing starts now
 
   if (fsize_limit > 0) {
     std::signal(SIGXFSZ, SIG_IGN);
