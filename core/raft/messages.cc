@@ -1,5 +1,6 @@
 #include "core/raft/messages.h"
 
+#include "core/common/bytes.h"
 #include "core/common/status.h"
 
 namespace sluice::raft {
@@ -68,12 +69,40 @@ std::string make_entry_data(EntryKind kind, std::string_view payload) {
 EntryKind entry_kind(const LogEntry& entry) {
   SLUICE_ASSERT(!entry.data.empty(), "a raft entry has a kind byte");
   const auto kind = static_cast<std::uint8_t>(entry.data[0]);
-  SLUICE_ASSERT(kind <= static_cast<std::uint8_t>(EntryKind::noop), "unknown raft entry kind");
+  SLUICE_ASSERT(kind <= static_cast<std::uint8_t>(EntryKind::config), "unknown raft entry kind");
   return static_cast<EntryKind>(kind);
 }
 
 std::string_view entry_payload(const LogEntry& entry) {
   return std::string_view(entry.data).substr(1);
+}
+
+}  // namespace sluice::raft
+
+namespace sluice::raft {
+
+std::string encode_config(const JointConfig& config) {
+  std::string out;
+  for (const VoterSet* set : {&config.incoming, &config.outgoing}) {
+    put_u32_be(out, static_cast<std::uint32_t>(set->size()));
+    for (NodeId id : *set) put_u64_be(out, id.value());
+  }
+  return out;
+}
+
+bool decode_config(std::string_view in, JointConfig* out, std::size_t* consumed) {
+  std::size_t pos = 0;
+  JointConfig c;
+  for (VoterSet* set : {&c.incoming, &c.outgoing}) {
+    if (in.size() - pos < 4) return false;
+    const std::uint32_t n = get_u32_be(in, pos);
+    pos += 4;
+    if ((in.size() - pos) / 8 < n) return false;
+    for (std::uint32_t i = 0; i < n; ++i, pos += 8) set->insert(NodeId(get_u64_be(in, pos)));
+  }
+  *out = std::move(c);
+  *consumed = pos;
+  return true;
 }
 
 }  // namespace sluice::raft

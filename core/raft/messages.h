@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/raft/quorum.h"
 #include "core/storage/log_store.h"
 
 namespace sluice::raft {
@@ -61,6 +62,7 @@ struct InstallSnapshot {
   std::uint64_t offset = 0;
   std::string data;
   bool done = false;  // the last chunk
+  JointConfig config;  // the configuration as of `index`
 };
 struct InstallSnapshotReply {
   Term term;
@@ -76,9 +78,15 @@ Term message_term(const Message& message);
 std::string describe(const Message& message);
 
 // Entry data: one kind byte, then the payload.
-enum class EntryKind : std::uint8_t { normal = 0, noop = 1 };
+enum class EntryKind : std::uint8_t { normal = 0, noop = 1, config = 2 };
 std::string make_entry_data(EntryKind kind, std::string_view payload);
 EntryKind entry_kind(const LogEntry& entry);
 std::string_view entry_payload(const LogEntry& entry);
+
+// A configuration as bytes (config entries, snapshot records):
+// count (4) + ids (8 each), for incoming then outgoing.
+std::string encode_config(const JointConfig& config);
+// Returns false on malformed input.
+bool decode_config(std::string_view in, JointConfig* out, std::size_t* consumed);
 
 }  // namespace sluice::raft

@@ -31,10 +31,12 @@ std::string snapshot_key(GroupId group) {
   return key;
 }
 
-std::string encode_snapshot(const std::string& key, LogIndex index, Term term, const std::string& data) {
+std::string encode_snapshot(const std::string& key, LogIndex index, Term term, const JointConfig& config,
+                            const std::string& data) {
   std::string body;
   put_u64_be(body, index.value());
   put_u64_be(body, term.value());
+  body += encode_config(config);
   body += data;
   std::string value;
   put_u32_be(value, crc32c(body, crc32c(key)));
@@ -77,12 +79,14 @@ Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet&
   if (stored_voters->has_value()) {
     const std::string& v = **stored_voters;
     if (v.empty() || v.size() % 8 != 0) return Status(Code::corruption, "stored voter set is malformed");
-    for (std::size_t i = 0; i < v.size(); i += 8) node->config_.incoming.insert(NodeId(get_u64_be(v, i)));
-  } else {
-    SLUICE_ASSERT(!voters.empty(), "bootstrapping a group needs voters");
-    node->config_.incoming = voters;
+    for (std::size_t i = 0; i < v.size(); i += 8) node->snapshot_config_.incoming.insert(NodeId(get_u64_be(v, i)));
+  } else if (!voters.empty()) {
+    // A new group: these voters are its first configuration.
+    node->snapshot_config_.incoming = voters;
     node->out_.persist.put(Keyspace::meta, voters_key(options.group), encode_voters(voters));
   }
+  // Otherwise a node joining an existing group: no configuration until the
+  // leader's log or snapshot brings one; it never campaigns before that.
   auto hard_state = log_store::load_hard_state(store, options.group);
   if (!hard_state.ok()) return hard_state.status();
   if (hard_state->has_value()) {
@@ -100,7 +104,11 @@ Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet&
     if (crc32c(body, crc32c(snap_key)) != get_u32_be(v)) return Status(Code::corruption, "snapshot checksum mismatch");
     node->snapshot_index_ = LogIndex(get_u64_be(body, 0));
     node->snapshot_term_ = Term(get_u64_be(body, 8));
-    node->snapshot_data_ = std::string(body.substr(16));
+    std::size_t config_size = 0;
+    if (!decode_config(body.substr(16), &node->snapshot_config_, &config_size)) {
+      return Status(Code::corruption, "snapshot configuration is malformed");
+    }
+    node->snapshot_data_ = std::string(body.substr(16 + config_size));
     node->restore_ = Snapshot{node->snapshot_index_, node->snapshot_term_, node->snapshot_data_};
     node->applied_ = node->snapshot_index_;
     if (node->commit_ < node->snapshot_index_) node->commit_ = node->snapshot_index_;
@@ -121,6 +129,15 @@ Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet&
     return Status(Code::corruption, "hard state commit " + to_string(node->commit_) + " is past the last log index " +
                                         to_string(node->last_index()));
   }
+  for (const LogEntry& e : node->log_) {
+    if (entry_kind(e) == EntryKind::config) {
+      JointConfig c;
+      std::size_t used = 0;
+      if (!decode_config(entry_payload(e), &c, &used)) return Status(Code::corruption, "config entry is malformed");
+      node->config_at_[e.index] = c;
+    }
+  }
+  node->reset_config_from_log();
   // Entries up to commit were applied before the restart only if the state
   // machine says so; the caller replays from its own applied index. Raft
   // hands out everything after `applied_`, which starts at 0.
@@ -169,7 +186,7 @@ void Node::reset_election_timer() {
       rng_, static_cast<std::int64_t>(options_.election_ticks), static_cast<std::int64_t>(max)));
 }
 
-void Node::become_follower(Term term, NodeId leader) {
+void Node::become_follower(Term term, NodeId leader, bool reset_timer) {
   if (term != term_) {
     SLUICE_ASSERT(term > term_, "terms never decrease");
     term_ = term;
@@ -178,7 +195,7 @@ void Node::become_follower(Term term, NodeId leader) {
   }
   role_ = Follower{};
   leader_ = leader;
-  reset_election_timer();
+  if (reset_timer) reset_election_timer();
 }
 
 void Node::become_candidate(bool pre) {
@@ -201,7 +218,12 @@ void Node::become_leader() {
   Leader l;
   for (NodeId v : config_.all_voters()) {
     if (v == options_.self) continue;
-    l.progress.emplace(v, Progress(last_index().next(), options_.inflight_count_max, options_.inflight_bytes_max));
+    auto [it, inserted] =
+        l.progress.emplace(v, Progress(last_index().next(), options_.inflight_count_max, options_.inflight_bytes_max));
+    // They just voted for us (or will hear from us within a round trip):
+    // the first CheckQuorum check must not depose us before any reply can
+    // arrive.
+    it->second.recent_active = true;
   }
   role_ = std::move(l);
   leader_ = options_.self;
@@ -216,6 +238,7 @@ void Node::become_leader() {
 void Node::start_election(bool pre, bool transfer) {
   if (role() == Role::leader || poisoned_) return;
   if (!config_.is_voter(options_.self)) return;
+  CODE_PROBE(options_.hooks, !config_at_.empty() && config_at_.rbegin()->first > commit_, raft_election_during_config_change);
   become_candidate(pre);
   const Term campaign_term = pre ? term_.next() : term_;
   if (joint_vote(config_, std::get<Candidate>(role_).votes) == VoteResult::won) {
@@ -254,8 +277,11 @@ void Node::step(NodeId from, const Message& message) {
         CODE_PROBE(options_.hooks, true, raft_vote_ignored_in_lease);
         return;
       }
-      // A pre-vote never changes our term; a real vote does (below).
-      if (!vote_request->pre_vote) become_follower(t, kNoNode);
+      // A pre-vote never changes our term; a real vote does, without
+      // restarting our election timer (on_vote_request restarts it if we
+      // grant). Restarting it here would let a candidate that cannot win
+      // hold back those that can, by a whole timeout per attempt.
+      if (!vote_request->pre_vote) become_follower(t, kNoNode, false);
     } else if (const auto* reply = std::get_if<VoteReply>(&message); reply && reply->pre_vote && reply->granted) {
       // Granted pre-votes carry the term we would campaign in: not news.
     } else {
@@ -263,7 +289,7 @@ void Node::step(NodeId from, const Message& message) {
                                std::holds_alternative<Heartbeat>(message) ||
                                std::holds_alternative<TimeoutNow>(message) ||
                                std::holds_alternative<InstallSnapshot>(message);
-      become_follower(t, from_leader ? from : kNoNode);
+      become_follower(t, from_leader ? from : kNoNode, from_leader);
     }
   } else if (t < term_) {
     // A stale leader learns of the newer term from our reply and steps down
@@ -431,7 +457,9 @@ void Node::on_vote_reply(NodeId from, const VoteReply& m) {
       }
       break;
     case VoteResult::lost:
-      become_follower(term_, kNoNode);
+      // Keep the timeout drawn for this campaign: restarting it on every
+      // loss would pull the servers' timers apart by accident.
+      become_follower(term_, kNoNode, false);
       break;
     case VoteResult::pending:
       break;
@@ -454,6 +482,7 @@ void Node::append_local(std::vector<LogEntry> entries) {
     out_appended_ = true;
     if (auto* l = std::get_if<Leader>(&role_)) l->uncommitted_bytes += e.data.size();
     log_.push_back(std::move(e));
+    if (entry_kind(log_.back()) == EntryKind::config) config_appended(log_.back());
   }
 }
 
@@ -463,6 +492,11 @@ void Node::truncate_from(LogIndex index) {
   log_store::truncate_suffix(out_.persist, options_.group, index);
   log_.resize(index.value() - snapshot_index_.value() - 1);
   if (self_durable_ >= index) self_durable_ = LogIndex(index.value() - 1);
+  if (config_at_.lower_bound(index) != config_at_.end()) {
+    CODE_PROBE(options_.hooks, true, raft_config_entry_truncated);
+    config_at_.erase(config_at_.lower_bound(index), config_at_.end());
+    reset_config_from_log();
+  }
 }
 
 LogIndex Node::find_conflict_hint(LogIndex prev, Term prev_term) const {
@@ -658,16 +692,23 @@ void Node::on_append_reply(NodeId from, const AppendReply& m) {
   if (pr.maybe_update(m.index)) {
     if (pr.state() == ProgressState::probe) pr.become_replicate();
     maybe_commit();
-    if (l->transferee == from && pr.match() == last_index()) {
+    // Committing may finish a membership change that removes this follower
+    // or deposes us: look everything up again.
+    l = std::get_if<Leader>(&role_);
+    if (l == nullptr) return;
+    it = l->progress.find(from);
+    if (it == l->progress.end()) return;
+    if (l->transferee == from && it->second.match() == last_index()) {
       send(from, TimeoutNow{term_}, false);
     }
   }
   // Keep the pipeline full.
-  if (was_paused || pr.next() <= last_index()) {
-    while (!pr.paused() && pr.next() <= last_index()) {
-      const LogIndex before = pr.next();
+  Progress& live = it->second;
+  if (was_paused || live.next() <= last_index()) {
+    while (!live.paused() && live.next() <= last_index()) {
+      const LogIndex before = live.next();
       send_append(from, false);
-      if (pr.next() == before) break;
+      if (live.next() == before) break;
     }
   }
 }
@@ -714,6 +755,7 @@ void Node::maybe_commit() {
   set_commit(candidate);
   // Followers learn the new commit index promptly, not at the next heartbeat.
   for (auto& [id, pr] : l.progress) send_append(id, true);
+  maybe_finish_config_change();
 }
 
 // ---------------------------------------------------------------------------
@@ -721,13 +763,16 @@ void Node::maybe_commit() {
 
 void Node::persist_snapshot() {
   const std::string key = snapshot_key(options_.group);
-  out_.persist.put(Keyspace::raft_state, key, encode_snapshot(key, snapshot_index_, snapshot_term_, snapshot_data_));
+  out_.persist.put(Keyspace::raft_state, key,
+                   encode_snapshot(key, snapshot_index_, snapshot_term_, snapshot_config_, snapshot_data_));
 }
 
 Status Node::compact(LogIndex index, std::string data) {
   if (index <= snapshot_index_) return Status(Code::invalid_argument, "compaction point is not past the snapshot");
   if (index > applied_) return Status(Code::invalid_argument, "compaction point is not applied yet");
   const Term term = term_at(index);
+  snapshot_config_ = config_as_of(index);
+  config_at_.erase(config_at_.begin(), config_at_.upper_bound(index));
   log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(index.value() - snapshot_index_.value()));
   snapshot_index_ = index;
   snapshot_term_ = term;
@@ -750,7 +795,7 @@ void Node::send_snapshot_chunk(NodeId to) {
   const std::uint64_t offset = std::min<std::uint64_t>(send_state.offset, snapshot_data_.size());
   const std::string data = snapshot_data_.substr(offset, chunk);
   const bool done = offset + data.size() == snapshot_data_.size();
-  send(to, InstallSnapshot{term_, snapshot_index_, snapshot_term_, offset, data, done}, false);
+  send(to, InstallSnapshot{term_, snapshot_index_, snapshot_term_, offset, data, done, snapshot_config_}, false);
 }
 
 void Node::on_install_snapshot_reply(NodeId from, const InstallSnapshotReply& m) {
@@ -804,20 +849,105 @@ void Node::on_install_snapshot(NodeId from, const InstallSnapshot& m) {
     CODE_PROBE(options_.hooks, true, raft_snapshot_kept_log_suffix);
     log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(snap.index.value() - snapshot_index_.value()));
     log_store::truncate_prefix(out_.persist, options_.group, snap.index);
+    config_at_.erase(config_at_.begin(), config_at_.upper_bound(snap.index));
   } else {
     log_.clear();
     log_store::truncate_suffix(out_.persist, options_.group, LogIndex(1));
     if (self_durable_ > snap.index) self_durable_ = snap.index;
+    config_at_.clear();
   }
+  snapshot_config_ = m.config;
   snapshot_index_ = snap.index;
   snapshot_term_ = snap.term;
   snapshot_data_ = std::move(snap.data);
+  reset_config_from_log();
   persist_snapshot();
   set_commit(snap.index);
   applied_ = snap.index;
   restore_ = Snapshot{snapshot_index_, snapshot_term_, snapshot_data_};
   // Durable before acknowledged.
   send(from, InstallSnapshotReply{term_, snap.index, 0, true}, true);
+}
+
+// ---------------------------------------------------------------------------
+// Membership
+
+JointConfig Node::config_as_of(LogIndex index) const {
+  auto it = config_at_.upper_bound(index);
+  if (it == config_at_.begin()) return snapshot_config_;
+  return std::prev(it)->second;
+}
+
+void Node::reset_config_from_log() {
+  config_ = config_at_.empty() ? snapshot_config_ : config_at_.rbegin()->second;
+  if (role() == Role::leader) sync_progress();
+}
+
+void Node::config_appended(const LogEntry& entry) {
+  JointConfig c;
+  std::size_t used = 0;
+  SLUICE_ASSERT(decode_config(entry_payload(entry), &c, &used), "a config entry we appended decodes");
+  CODE_PROBE(options_.hooks, c.joint(), raft_config_joint_entered);
+  CODE_PROBE(options_.hooks, !c.joint() && config_.joint(), raft_config_joint_left);
+  config_at_[entry.index] = c;
+  config_ = std::move(c);
+  if (role() == Role::leader) sync_progress();
+}
+
+void Node::sync_progress() {
+  Leader& l = std::get<Leader>(role_);
+  const VoterSet voters = config_.all_voters();
+  for (NodeId v : voters) {
+    if (v != options_.self && !l.progress.count(v)) {
+      l.progress.emplace(v, Progress(last_index().next(), options_.inflight_count_max, options_.inflight_bytes_max));
+    }
+  }
+  for (auto it = l.progress.begin(); it != l.progress.end();) {
+    if (voters.count(it->first)) {
+      ++it;
+      continue;
+    }
+    l.read_acked.erase(it->first);
+    l.snapshot_sends.erase(it->first);
+    if (l.transferee == it->first) l.transferee = kNoNode;
+    it = l.progress.erase(it);
+  }
+}
+
+void Node::maybe_finish_config_change() {
+  if (role() != Role::leader || config_at_.empty() || config_at_.rbegin()->first > commit_) return;
+  if (config_.joint()) {
+    // The joint configuration is committed: move to the new voters alone.
+    JointConfig next{config_.incoming, {}};
+    append_local({LogEntry{term_, last_index().next(), make_entry_data(EntryKind::config, encode_config(next))}});
+    broadcast_append();
+    return;
+  }
+  if (!config_.is_voter(options_.self)) {
+    // We led the change that removed us; now that it is committed, let a
+    // voter take over.
+    CODE_PROBE(options_.hooks, true, raft_leader_removed_stepped_down);
+    become_follower(term_, kNoNode);
+  }
+}
+
+Status Node::change_membership(const VoterSet& voters) {
+  if (poisoned_) return Status(Code::poisoned, "node stopped after a failed write");
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) return Status(Code::unavailable, "not the leader");
+  if (voters.empty()) return Status(Code::invalid_argument, "a group needs at least one voter");
+  if (l->transferee != kNoNode) return Status(Code::unavailable, "leadership transfer in progress");
+  if (config_.joint() || (!config_at_.empty() && config_at_.rbegin()->first > commit_)) {
+    return Status(Code::unavailable, "a membership change is already in progress");
+  }
+  if (term_at(commit_) != term_) {
+    return Status(Code::unavailable, "leader has not committed an entry of its term yet; retry");
+  }
+  if (voters == config_.incoming) return {};
+  const JointConfig joint{voters, config_.incoming};
+  append_local({LogEntry{term_, last_index().next(), make_entry_data(EntryKind::config, encode_config(joint))}});
+  broadcast_append();
+  return {};
 }
 
 Result<LogIndex> Node::propose(std::string_view payload) {

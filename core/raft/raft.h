@@ -124,6 +124,15 @@ class Node {
   Status compact(LogIndex index, std::string data);
   LogIndex snapshot_index() const { return snapshot_index_; }
   LogIndex applied() const { return applied_; }
+  // Membership change by joint consensus: the leader appends the joint
+  // configuration (old and new voters must both agree), and once that is
+  // committed, the configuration of the new voters alone. A configuration
+  // takes effect as soon as it is in a log. A leader that is not among the
+  // new voters steps down once the final configuration commits. Errors:
+  // unavailable (not the leader, a change already under way, or no entry of
+  // this term committed yet: the known fix for single-server changes, kept
+  // here too), invalid_argument (no voters).
+  Status change_membership(const VoterSet& voters);
   // Starts moving leadership to `to`. Errors: unavailable (not the leader),
   // invalid_argument (not a voter, or self).
   Status transfer_leadership(NodeId to);
@@ -178,7 +187,10 @@ class Node {
   Node(const Options& options, Rng rng) : options_(options), rng_(rng) {}
 
   // Roles.
-  void become_follower(Term term, NodeId leader);
+  // reset_timer: restart the election timer. Raft's Figure 2 restarts it
+  // only on an AppendEntries from the current leader or on granting a vote;
+  // stepping down to a higher term, or losing an election, keeps it running.
+  void become_follower(Term term, NodeId leader, bool reset_timer = true);
   void become_candidate(bool pre);
   void become_leader();
   void start_election(bool pre, bool transfer);
@@ -196,6 +208,12 @@ class Node {
   void on_install_snapshot_reply(NodeId from, const InstallSnapshotReply& m);
   void send_snapshot_chunk(NodeId to);
   void persist_snapshot();
+  // Configurations.
+  void config_appended(const LogEntry& entry);
+  void reset_config_from_log();
+  JointConfig config_as_of(LogIndex index) const;
+  void sync_progress();
+  void maybe_finish_config_change();
   bool in_lease() const;
 
   // Log and replication.
@@ -217,7 +235,11 @@ class Node {
   Options options_;
   Rng rng_;
   std::variant<Follower, Candidate, Leader> role_;
+  // The latest configuration in the log (committed or not), the one as of
+  // the snapshot, and every configuration entry after the snapshot.
   JointConfig config_;
+  JointConfig snapshot_config_;
+  std::map<LogIndex, JointConfig> config_at_;
 
   // Durable state (persisted through the output batch).
   Term term_;

@@ -11,16 +11,16 @@ namespace {
 
 using Cluster = SimCluster<raftkv::KvNode>;
 
-// Every running replica has applied the same log as the leader, and a
-// majority is running.
+// Every voter of the leader's configuration runs and has applied the same
+// log as the leader.
 bool converged(Cluster& cluster) {
   const raftkv::KvNode* leader = nullptr;
   for (NodeId id : cluster.servers()) {
     raftkv::KvNode* n = cluster.node(id);
     if (n != nullptr && n->raft().role() == raft::Role::leader) leader = n;
   }
-  if (leader == nullptr) return false;
-  for (NodeId id : cluster.servers()) {
+  if (leader == nullptr || leader->raft().config().joint()) return false;
+  for (NodeId id : leader->raft().config().all_voters()) {
     raftkv::KvNode* n = cluster.node(id);
     if (n == nullptr || n->poisoned()) return false;
     if (n->applied() != leader->applied() || n->applied_chain() != leader->applied_chain()) return false;
@@ -56,6 +56,16 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   faults.empty_disk_share = 0;
   result.fault_summary = faults.summary();
 
+  // Some seeds get spare servers that start outside the group, and an
+  // operator who adds and removes members while faults are on.
+  Rng membership_draw = rng.fork();
+  const bool membership_changes = chance(membership_draw, 0.5);
+  ClusterOptions all_servers = cluster_options;
+  const int spares = membership_changes ? static_cast<int>(uniform_between(membership_draw, 1, 2)) : 0;
+  for (int i = 1; i <= spares; ++i) {
+    all_servers.servers.push_back(NodeId(cluster_options.servers.size() + static_cast<std::uint64_t>(i)));
+  }
+  faults.data_loss_protected = all_servers.servers;
   raft::VoterSet voters(cluster_options.servers.begin(), cluster_options.servers.end());
   // Gets through ReadIndex or through the log, drawn per seed.
   Rng reads_draw = rng.fork();
@@ -71,14 +81,16 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
     o.self = id;
     o.hooks = hooks;
     if (!options.batching) o.append_entries_max = 1;
-    return raftkv::KvNode::open(o, voters, store, node_seeds.fork(), reads, compact_every);
+    // Spares join with no configuration; the others bootstrap the group.
+    const raft::VoterSet bootstrap = voters.count(id) ? voters : raft::VoterSet{};
+    return raftkv::KvNode::open(o, bootstrap, store, node_seeds.fork(), reads, compact_every);
   };
   auto client_sink = [&](NodeId client, NodeId from, raftkv::Message message) {
     if (auto* reply = std::get_if<raftkv::KvReply>(&message); reply && workload_ptr) {
       workload_ptr->on_reply(client, from, *reply);
     }
   };
-  Cluster cluster(&scheduler, &trace, &network, rng.fork(), hooks, cluster_options, factory, client_sink);
+  Cluster cluster(&scheduler, &trace, &network, rng.fork(), hooks, all_servers, factory, client_sink);
   raftkv::WorkloadOptions wo;
   wo.clients = options.clients;
   wo.keys = options.keys;
@@ -111,7 +123,33 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   };
   if (transfers) scheduler.after(Duration::millis(500), transfer);
 
-  trace.event(scheduler.now(), "run.start").u("seed", seed).u("nodes", cluster_options.servers.size())
+  // Membership changes: add a server outside the group, or remove a voter
+  // (keeping at least one), through the current leader.
+  std::function<void()> reconfigure = [&] {
+    if (scheduler.now() >= Timestamp{0} + options.duration) return;
+    for (NodeId id : all_servers.servers) {
+      raftkv::KvNode* n = cluster.node(id);
+      if (n == nullptr || n->raft().role() != raft::Role::leader) continue;
+      raft::VoterSet next = n->raft().config().incoming;
+      std::vector<NodeId> outside;
+      for (NodeId s : all_servers.servers) {
+        if (!next.count(s)) outside.push_back(s);
+      }
+      if (!outside.empty() && (next.size() <= 2 || chance(membership_draw, 0.5))) {
+        next.insert(pick(membership_draw, outside));
+      } else if (next.size() > 1) {
+        std::vector<NodeId> members(next.begin(), next.end());
+        next.erase(pick(membership_draw, members));
+      }
+      trace.event(scheduler.now(), "op.change_membership").u("leader", id.value()).u("voters", next.size());
+      cluster.act(id, [next](raftkv::KvNode& node) { (void)node.raft().change_membership(next); });
+      break;
+    }
+    scheduler.after(Duration::millis(uniform_between(membership_draw, 300, 3000)), reconfigure);
+  };
+  if (membership_changes) scheduler.after(Duration::millis(700), reconfigure);
+
+  trace.event(scheduler.now(), "run.start").u("seed", seed).u("nodes", all_servers.servers.size())
       .s("faults", profile_name(options.profile)).s("protocol", "raft");
   cluster.start_all();
   const Timestamp safety_end = Timestamp{0} + options.duration;

@@ -16,22 +16,22 @@ struct Regression {
 
 // Every failure the simulator found in Raft, kept for good. Each run must
 // pass and still reach its scenario's probe (seeds drift when draws change;
-// see docs/simulator.md).
+// tools/repick-regressions.sh finds new ones, see docs/simulator.md).
 TEST(RaftSim, RegressionSeeds) {
   const std::vector<Regression> regressions = {
       // A follower's appends were lost while it was down; the leader's
       // inflight window stayed full and it never sent to it again, so the
       // cluster did not converge after healing.
-      {"full inflight window stalls a follower", 3, ProbeId::raft_heartbeat_freed_inflight_slot},
-      {"full inflight window stalls a follower", 6, ProbeId::raft_heartbeat_freed_inflight_slot},
+      {"full inflight window stalls a follower", 10, ProbeId::raft_heartbeat_freed_inflight_slot},
+      {"full inflight window stalls a follower", 13, ProbeId::raft_heartbeat_freed_inflight_slot},
       // A duplicated put reached the leader twice: one copy was proposed,
       // the other refused by admission control, and the client took the
       // refusal for "did not happen" (a workload bug, found as seed 712:
       // refusals speak for one copy only; clients now retry the same
       // request id). These seeds have both refusals and duplicates.
-      {"a refused duplicate taken for a failed write", 244, ProbeId::raft_proposal_rejected_admission,
+      {"a refused duplicate taken for a failed write", 107, ProbeId::raft_proposal_rejected_admission,
        ProbeId::sim_message_duplicated},
-      {"a refused duplicate taken for a failed write", 6, ProbeId::raft_proposal_rejected_admission,
+      {"a refused duplicate taken for a failed write", 206, ProbeId::raft_proposal_rejected_admission,
        ProbeId::sim_message_duplicated},
   };
   for (const Regression& reg : regressions) {

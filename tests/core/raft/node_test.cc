@@ -23,10 +23,19 @@ class Harness {
     }
   }
 
+  // A new server that will join the group: no configuration of its own.
+  void add_joiner(int i) {
+    const NodeId id(static_cast<std::uint64_t>(i));
+    disks_.emplace(id, std::make_unique<sim::SimDisk>(Rng(id.value()), Hooks{}));
+    joiners_.insert(id);
+    start(id);
+  }
+
   void start(NodeId id) {
     Options o = base_;
     o.self = id;
-    auto node = Node::open(o, voters_, *disks_.at(id), Rng(1000 + id.value() * 7 + restarts_++));
+    const VoterSet bootstrap = joiners_.count(id) ? VoterSet{} : voters_;
+    auto node = Node::open(o, bootstrap, *disks_.at(id), Rng(1000 + id.value() * 7 + restarts_++));
     ASSERT_TRUE(node.ok()) << node.status().to_string();
     nodes_[id] = std::move(node).value();
   }
@@ -101,6 +110,7 @@ class Harness {
   std::map<NodeId, std::vector<Snapshot>> restored_;
   std::deque<Envelope<Message>> queue_;
   std::set<NodeId> cut_;
+  std::set<NodeId> joiners_;
   std::set<std::pair<NodeId, NodeId>> links_cut_;
   int restarts_ = 0;
 };
@@ -429,6 +439,83 @@ TEST(RaftNode, CompactionOnlyOfAppliedEntries) {
   h.stabilize();
   EXPECT_TRUE(h.node(1).compact(LogIndex(2), "s").ok());
   EXPECT_EQ(h.node(1).compact(LogIndex(2), "s").code(), Code::invalid_argument) << "not past the snapshot";
+}
+
+VoterSet ids(std::initializer_list<int> list) {
+  VoterSet out;
+  for (int i : list) out.insert(NodeId(static_cast<std::uint64_t>(i)));
+  return out;
+}
+
+TEST(RaftNode, AJoiningNodeIsAddedThroughJointConsensus) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).propose("before").ok());
+  h.stabilize();
+  h.add_joiner(4);
+  h.tick_all(30);
+  EXPECT_FALSE(h.node(4).config().is_voter(NodeId(4)));
+  EXPECT_NE(h.node(4).role(), Role::candidate) << "a node without a configuration never campaigns";
+  ASSERT_TRUE(h.node(1).change_membership(ids({1, 2, 3, 4})).ok());
+  EXPECT_TRUE(h.node(1).config().joint()) << "the joint configuration takes effect when appended";
+  EXPECT_EQ(h.node(1).change_membership(ids({1, 2})).code(), Code::unavailable) << "one change at a time";
+  h.stabilize();
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_FALSE(h.node(i).config().joint()) << "node " << i << " left the joint configuration";
+    EXPECT_EQ(h.node(i).config().incoming, ids({1, 2, 3, 4})) << "node " << i;
+  }
+  EXPECT_EQ(payloads(h.applied(4)), (std::vector<std::string>{"before"})) << "the new member caught up";
+}
+
+TEST(RaftNode, RemovingAFollowerShrinksTheQuorum) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).change_membership(ids({1, 2})).ok());
+  h.stabilize();
+  EXPECT_EQ(h.node(1).config().incoming, ids({1, 2}));
+  h.isolate(3);
+  ASSERT_TRUE(h.node(1).propose("two of two").ok());
+  h.stabilize();
+  EXPECT_EQ(h.node(1).commit(), h.node(1).last_index()) << "node 3 is not needed any more";
+  h.isolate(2);
+  ASSERT_TRUE(h.node(1).propose("one of two").ok());
+  h.stabilize();
+  EXPECT_LT(h.node(1).commit(), h.node(1).last_index()) << "but node 2 is";
+}
+
+TEST(RaftNode, ARemovedLeaderStepsDownAndTheRestElectANewOne) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).change_membership(ids({2, 3})).ok());
+  h.stabilize();
+  EXPECT_NE(h.node(1).role(), Role::leader);
+  EXPECT_FALSE(h.node(1).config().is_voter(NodeId(1)));
+  h.tick_all(60);
+  int leaders = 0;
+  for (int i = 2; i <= 3; ++i) leaders += h.node(i).role() == Role::leader;
+  EXPECT_EQ(leaders, 1);
+  EXPECT_NE(h.node(1).role(), Role::leader) << "a removed node never campaigns";
+}
+
+TEST(RaftNode, ConfigurationsSurviveRestartsAndSnapshots) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  h.add_joiner(4);
+  ASSERT_TRUE(h.node(1).change_membership(ids({1, 2, 3, 4})).ok());
+  h.stabilize();
+  h.restart(NodeId(4));
+  h.stabilize();
+  EXPECT_EQ(h.node(4).config().incoming, ids({1, 2, 3, 4})) << "from the log";
+  const LogIndex applied = h.node(2).applied();
+  ASSERT_TRUE(h.node(2).compact(applied, "s").ok());
+  h.stabilize();
+  h.restart(NodeId(2));
+  h.stabilize();
+  EXPECT_EQ(h.node(2).config().incoming, ids({1, 2, 3, 4})) << "from the snapshot";
 }
 
 // Liveness under a partial partition: in 5 nodes, 4 reaches only 1 and 5
