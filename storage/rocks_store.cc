@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdarg>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -132,9 +133,46 @@ Result<DirKind> inspect(const std::string& dir) {
   return DirKind::has_store_files;
 }
 
-// Checks that an existing RocksDB database has exactly Sluice's column
-// families before opening it, so that a foreign database is not modified.
-Status check_column_families(const std::string& dir, const rocksdb::DBOptions& db) {
+// Logs nothing. For looking into a directory that may not be ours: RocksDB
+// would otherwise create or rotate its LOG file there.
+class SilentLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+// Whether every listed column family is empty, read without writing a byte
+// (read-only open, no info log).
+Result<bool> all_empty_read_only(const std::string& dir, rocksdb::DBOptions db,
+                                 const std::vector<std::string>& names) {
+  db.info_log = std::make_shared<SilentLogger>();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& name : names) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db, dir, cfs, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, "reading " + dir);
+  std::unique_ptr<rocksdb::DB> ro(raw);
+  Result<bool> empty = true;
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    std::unique_ptr<rocksdb::Iterator> it(ro->NewIterator(rocksdb::ReadOptions(), h));
+    it->SeekToFirst();
+    if (!it->status().ok()) {
+      empty = from_rocks(it->status(), "reading " + dir);
+    } else if (empty.ok() && it->Valid()) {
+      empty = false;
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles) ro->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  return empty;
+}
+
+// Checks that an existing RocksDB database is a Sluice store before opening
+// it for writing, so that a foreign database is never modified. One with
+// only some of Sluice's column families, all of them empty, is a creation
+// that died before RocksDB had made the rest (RocksDB creates a database
+// with its default column family first): *finish_creation is set.
+Status check_column_families(const std::string& dir, const rocksdb::DBOptions& db, bool* finish_creation) {
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db, dir, &names);
   if (!s.ok()) return from_rocks(s, "reading the column families of " + dir);
@@ -143,6 +181,14 @@ Status check_column_families(const std::string& dir, const rocksdb::DBOptions& d
   std::sort(names.begin(), names.end());
   std::sort(expected.begin(), expected.end());
   if (names == expected) return {};
+  if (std::includes(expected.begin(), expected.end(), names.begin(), names.end())) {
+    auto empty = all_empty_read_only(dir, db, names);
+    if (!empty.ok()) return empty.status();
+    if (*empty) {
+      *finish_creation = true;
+      return {};
+    }
+  }
   std::string listed;
   for (const auto& n : names) listed += (listed.empty() ? "" : ", ") + n;
   return Status(Code::invalid_argument, dir +
@@ -163,8 +209,10 @@ Result<std::shared_ptr<RocksStore::Engine>> open_engine(const std::string& dir,
     db.create_if_missing = true;
     db.create_missing_column_families = true;
     db.error_if_exists = true;
-  } else if (Status s = check_column_families(dir, db); !s.ok()) {
-    return s;
+  } else {
+    bool finish_creation = false;
+    if (Status s = check_column_families(dir, db, &finish_creation); !s.ok()) return s;
+    db.create_missing_column_families = finish_creation;
   }
   rocksdb::Status s = rocksdb::DB::Open(db, dir, descriptors(options), &engine->handles, &engine->db);
   if (!s.ok()) return from_rocks(s, "opening " + dir);

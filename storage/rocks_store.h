@@ -72,8 +72,9 @@ class RocksStore final : public KvStore {
   //    Code::invalid_argument;
   //  - a Sluice store of another format version: Code::version_mismatch;
   //  - damaged data (CURRENT, MANIFEST, WAL): Code::corruption.
-  // A store whose creation was interrupted before the format version was
-  // written (every keyspace empty) is finished, not refused.
+  // A store whose creation was interrupted (some of the column families or
+  // the format version missing, every keyspace empty) is finished, not
+  // refused; a database that may be foreign is inspected read-only first.
   static Result<std::unique_ptr<RocksStore>> open(const std::string& dir,
                                                   const RocksOptions& options = {});
 

@@ -221,6 +221,53 @@ TEST(RocksOpen, FinishesACreationInterruptedBeforeTheFormatVersion) {
   EXPECT_TRUE(raw.db->Get(rocksdb::ReadOptions(), raw.cf(Keyspace::meta), layout::format_version_key(), &version).ok());
 }
 
+// RocksDB creates a database with its default column family, then the
+// others: a crash in between leaves some of Sluice's, all empty.
+TEST(RocksOpen, FinishesACreationInterruptedBeforeTheColumnFamilies) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("store");
+  {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}}, {"meta", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir, cfs, &handles, &db).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto store = open_ok(dir);
+  put_one(*store, Keyspace::raft_state, "k", "v");
+  store.reset();
+  RawDb raw(dir);  // fails unless every column family now exists
+  std::string version;
+  EXPECT_TRUE(raw.db->Get(rocksdb::ReadOptions(), raw.cf(Keyspace::meta), layout::format_version_key(), &version).ok());
+}
+
+TEST(RocksOpen, AnEmptyForeignDatabaseWithOnlyADefaultColumnFamilyIsAdoptedButOneWithDataIsNot) {
+  TempDir tmp;
+  for (bool with_data : {false, true}) {
+    const std::string dir = tmp.sub(with_data ? "with-data" : "empty");
+    {
+      rocksdb::Options options;
+      options.create_if_missing = true;
+      rocksdb::DB* db = nullptr;
+      ASSERT_TRUE(rocksdb::DB::Open(options, dir, &db).ok());
+      if (with_data) {
+        ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "theirs", "data").ok());
+      }
+      delete db;
+    }
+    const auto before = snapshot_tree(dir);
+    auto opened = RocksStore::open(dir);
+    EXPECT_EQ(opened.ok(), !with_data) << (opened.ok() ? "opened" : opened.status().to_string());
+    if (with_data) {
+      EXPECT_EQ(snapshot_tree(dir), before) << "looked at without writing a byte";
+    }
+  }
+}
+
 TEST(RocksOpen, DataWithoutAFormatVersionIsCorruption) {
   TempDir tmp;
   const std::string dir = tmp.sub("store");
