@@ -81,6 +81,9 @@ class Progress {
 
   // CheckQuorum: heard from since the last check.
   bool recent_active = false;
+  // The highest commit index the follower can have learned from us (what
+  // we sent, capped by the entries it could hold). Lagging: tell it.
+  LogIndex sent_commit;
 
   std::string describe() const;
 

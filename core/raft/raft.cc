@@ -584,6 +584,7 @@ void Node::send_append(NodeId to, bool allow_empty) {
   }
   if (m.entries.empty() && !allow_empty) return;
   const LogIndex last_sent(prev.value() + m.entries.size());
+  pr.sent_commit = std::max(pr.sent_commit, std::min(commit_, last_sent));
   if (m.entries.empty()) {
     pr.sent_probe();
   } else {
@@ -607,7 +608,9 @@ void Node::broadcast_heartbeat() {
   l.round_sent_tick[l.read_round] = ticks_;
   l.round_wanted = false;
   for (auto& [id, pr] : l.progress) {
-    send(id, Heartbeat{term_, std::min(pr.match(), commit_), l.read_round}, false);
+    const LogIndex commit = std::min(pr.match(), commit_);
+    pr.sent_commit = std::max(pr.sent_commit, commit);
+    send(id, Heartbeat{term_, commit, l.read_round}, false);
   }
 }
 
@@ -711,6 +714,9 @@ void Node::on_append_reply(NodeId from, const AppendReply& m) {
       if (live.next() == before) break;
     }
   }
+  // A follower that holds entries we have committed since we last told it
+  // learns so now, not at the next heartbeat.
+  if (live.sent_commit < commit_ && live.match() > live.sent_commit) send_append(from, true);
 }
 
 void Node::on_heartbeat_reply(NodeId from, const HeartbeatReply& m) {
