@@ -9,9 +9,8 @@
 // Durability settings (not options, on purpose): the WAL is always on,
 // recovery refuses a WAL with a bad record anywhere but an incomplete last
 // record (kTolerateCorruptedTailRecords: a torn tail after a crash is
-// dropped, a flipped byte in acknowledged data is Code::corruption), WAL
-// files are tracked in the MANIFEST, and block checksums are verified on
-// every read.
+// dropped, a flipped byte in acknowledged data is Code::corruption), and
+// block checksums are verified on every read.
 //
 // Poisoning: the first failed write, sync or flush poisons the store. From
 // then on every write(), sync(), flush() and checkpoint() returns
