@@ -33,7 +33,8 @@ Options:
   --nodes N              cluster size (default: drawn from the seed: 1, 3, 5 or 7)
   --duration D           simulated length of the safety phase (default 10s),
                          e.g. 500ms, 30s, 2m
-  --faults P             none, network, disk, process, clock or all (default all)
+  --faults P             none, network, disk, process, clock or all (default:
+                         drawn from the seed, all for half of the seeds)
   --clients N            simulated clients (default: drawn, 1 to 4; 0 = idle)
   --think D              longest client pause between requests (default 50ms)
   --protocol P           raft (default): Raft with a replicated key-value

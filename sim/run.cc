@@ -79,7 +79,12 @@ Setup draw_setup(const RunSpec& spec) {
   Rng draw = s.root.fork();
   s.nodes = spec.nodes.value_or(pick(draw, std::vector<int>{1, 3, 3, 5, 5, 7}));
   s.duration = spec.duration.value_or(Duration::seconds(10));
-  s.profile = spec.faults.value_or(FaultProfile::all);
+  // Unless asked for one, a seed draws its fault profile too: half of the
+  // seeds get every fault family, the rest one family each (or none).
+  const std::vector<FaultProfile> single = {FaultProfile::none, FaultProfile::network, FaultProfile::disk,
+                                            FaultProfile::process, FaultProfile::clock};
+  const FaultProfile drawn_profile = chance(draw, 0.5) ? FaultProfile::all : pick(draw, single);
+  s.profile = spec.faults.value_or(drawn_profile);
   s.faults = draw_fault_config(draw, s.profile);
   s.clients = static_cast<int>(uniform_between(draw, 1, 4));
   if (spec.clients) s.clients = *spec.clients;

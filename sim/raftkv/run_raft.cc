@@ -160,6 +160,18 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   if (invariants_ok) {
     injector.heal_all();
     const Timestamp deadline = safety_end + options.liveness_bound;
+    // With every fault healed, a leader must emerge within 10 s.
+    const Timestamp leader_deadline = safety_end + Duration::seconds(10);
+    auto has_leader = [&] {
+      for (NodeId id : all_servers.servers) {
+        raftkv::KvNode* n = cluster.node(id);
+        if (n != nullptr && n->raft().role() == raft::Role::leader) return true;
+      }
+      return false;
+    };
+    if (!scheduler.run_while([&] { return !has_leader() && invariants_ok; }, leader_deadline) && !has_leader()) {
+      result.violations.push_back("liveness: no leader within 10s after healing:" + describe_cluster(cluster));
+    }
     bool probe_done = false;
     workload.start_final_probe(&probe_done);
     if (!scheduler.run_while([&] { return !probe_done && invariants_ok; }, deadline)) {

@@ -77,8 +77,8 @@ TEST(ToyProtocol, RegressionSeeds) {
       {"commit without the primary's fsync", 97, FaultProfile::process, ProbeId::toy_commit_held_for_primary_fsync},
       {"commit without the primary's fsync", 2, FaultProfile::process, ProbeId::toy_commit_held_for_primary_fsync},
       // A duplicated client write was appended twice. Fixed by request ids.
-      {"duplicate delivery applied twice", 13, std::nullopt, ProbeId::toy_duplicate_request_ignored},
-      {"duplicate delivery applied twice", 14, std::nullopt, ProbeId::toy_duplicate_request_ignored},
+      {"duplicate delivery applied twice", 9, FaultProfile::all, ProbeId::toy_duplicate_request_ignored},
+      {"duplicate delivery applied twice", 12, FaultProfile::all, ProbeId::toy_duplicate_request_ignored},
   };
   for (const Regression& reg : regressions) {
     RunSpec spec;
