@@ -30,7 +30,11 @@ class ElectionNode {
     const Term before = raft_->term();
     raft_->step(from, message);
     // A real vote request for a newer term that we refused: our log is more
-    // up-to-date. The node took the term and restarted its election timer.
+    // up-to-date (with the term newer, our vote was free, so the log is the
+    // only reason to refuse). The node took the term but kept its election
+    // timer running (core/raft restarts it only when it grants a vote, hears
+    // from a leader or campaigns). A request ignored under the CheckQuorum lease
+    // leaves our term unchanged and is not counted.
     if (const auto* v = std::get_if<raft::VoteRequest>(&message); v != nullptr && !v->pre_vote) {
       if (v->term > before && raft_->term() == v->term && raft_->vote() != from) ++stale_resets_;
     }

@@ -83,9 +83,12 @@ struct TrialResult {
   std::uint64_t terms = 0;    // elections started: final term - crashed leader's term
   std::uint64_t leaders = 0;  // leaders elected during the outage (1 unless deposed)
   int winner_lag = -1;        // entries the winner's log lacked before the crash (0 or 1)
-  // Times a voter whose log was more up-to-date than a candidate's adopted
-  // that candidate's higher term and restarted its own election timer (see
-  // README: the paper's Raft keeps the timer running then).
+  // Real (not pre-vote) vote requests for a newer term that a surviving
+  // follower refused after the crash because its own log was more
+  // up-to-date: it adopted the candidate's term without granting its vote.
+  // The name is historical: core/raft used to restart the refusing server's
+  // election timer here; it now keeps the timer running, as in Figure 2 of
+  // the paper, so nothing is reset. Not always zero (see README).
   std::uint64_t stale_resets = 0;
   Duration setup;  // virtual time spent before the crash
   std::uint64_t trace_hash = 0;
