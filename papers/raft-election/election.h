@@ -82,7 +82,8 @@ struct TrialResult {
   bool capped = false;
   std::uint64_t terms = 0;    // elections started: final term - crashed leader's term
   std::uint64_t leaders = 0;  // leaders elected during the outage (1 unless deposed)
-  int winner_lag = -1;        // entries the winner's log lacked before the crash (0 or 1)
+  int winner_lag = -1;        // entries the winner's log lacked before the crash: 0 or 1, unless the
+                              // first leader was deposed after replicating its log
   // Real (not pre-vote) vote requests for a newer term that a surviving
   // follower refused after the crash because its own log was more
   // up-to-date: it adopted the candidate's term without granting its vote.
