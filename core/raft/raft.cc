@@ -238,7 +238,7 @@ void Node::become_leader() {
 void Node::start_election(bool pre, bool transfer) {
   if (role() == Role::leader || poisoned_) return;
   if (!config_.is_voter(options_.self)) return;
-  CODE_PROBE(options_.hooks, !config_at_.empty() && config_at_.rbegin()->first > commit_, raft_election_during_config_change);
+  CODE_PROBE(options_.hooks, config_index() > commit_, raft_election_during_config_change);
   become_candidate(pre);
   const Term campaign_term = pre ? term_.next() : term_;
   if (joint_vote(config_, std::get<Candidate>(role_).votes) == VoteResult::won) {
@@ -921,7 +921,10 @@ void Node::sync_progress() {
 }
 
 void Node::maybe_finish_config_change() {
-  if (role() != Role::leader || config_at_.empty() || config_at_.rbegin()->first > commit_) return;
+  // The configuration may come from a snapshot (its entry compacted away):
+  // it is committed then, and a joint one must still be left.
+  if (role() != Role::leader || config_index() > commit_) return;
+  CODE_PROBE(options_.hooks, config_at_.empty() && config_.joint(), raft_joint_config_from_snapshot_left);
   if (config_.joint()) {
     // The joint configuration is committed: move to the new voters alone.
     JointConfig next{config_.incoming, {}};
@@ -943,7 +946,7 @@ Status Node::change_membership(const VoterSet& voters) {
   if (l == nullptr) return Status(Code::unavailable, "not the leader");
   if (voters.empty()) return Status(Code::invalid_argument, "a group needs at least one voter");
   if (l->transferee != kNoNode) return Status(Code::unavailable, "leadership transfer in progress");
-  if (config_.joint() || (!config_at_.empty() && config_at_.rbegin()->first > commit_)) {
+  if (config_.joint() || config_index() > commit_) {
     return Status(Code::unavailable, "a membership change is already in progress");
   }
   if (term_at(commit_) != term_) {

@@ -212,6 +212,9 @@ class Node {
   void config_appended(const LogEntry& entry);
   void reset_config_from_log();
   JointConfig config_as_of(LogIndex index) const;
+  // Where the current configuration comes from: its entry's index, or the
+  // snapshot's index when the snapshot holds it (then it is committed).
+  LogIndex config_index() const { return config_at_.empty() ? snapshot_index_ : config_at_.rbegin()->first; }
   void sync_progress();
   void maybe_finish_config_change();
   bool in_lease() const;

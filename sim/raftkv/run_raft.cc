@@ -39,7 +39,13 @@ std::string describe_cluster(Cluster& cluster) {
     }
     const raft::Node& r = n->raft();
     out += std::string(raft::role_name(r.role())) + " t=" + to_string(r.term()) + " last=" + to_string(r.last_index()) +
-           " commit=" + to_string(r.commit()) + " applied=" + to_string(n->applied()) + (n->poisoned() ? " poisoned" : "") + "]";
+           " commit=" + to_string(r.commit()) + " applied=" + to_string(n->applied()) + " voters=";
+    for (NodeId v : r.config().incoming) out += to_string(v) + ",";
+    if (r.config().joint()) {
+      out += "|";
+      for (NodeId v : r.config().outgoing) out += to_string(v) + ",";
+    }
+    out += (n->poisoned() ? " poisoned]" : "]");
   }
   return out;
 }
