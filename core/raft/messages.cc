@@ -1,20 +1,11 @@
 #include "core/raft/messages.h"
 
+#include "core/common/overloaded.h"
+
 #include "core/common/bytes.h"
 #include "core/common/status.h"
 
 namespace sluice::raft {
-namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
-}  // namespace
-
 Term message_term(const Message& message) {
   return std::visit([](const auto& m) { return m.term; }, message);
 }

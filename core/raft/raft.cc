@@ -1,5 +1,7 @@
 #include "core/raft/raft.h"
 
+#include "core/common/overloaded.h"
+
 #include <algorithm>
 
 #include "core/common/bytes.h"
@@ -8,12 +10,6 @@
 namespace sluice::raft {
 namespace {
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // meta keyspace: the voters a group was bootstrapped with.
 std::string voters_key(GroupId group) {

@@ -88,20 +88,27 @@ Verdict check_key(const std::vector<KvOp>& ops, std::uint64_t budget, std::uint6
   for (const KvOp& op : ops) with_return += op.ret.has_value();
   std::size_t returned_linearized = 0;
 
+  // Undoes the newest tentative linearization and resumes the search after
+  // its call. False when there is nothing left to undo.
+  auto backtrack = [&] {
+    if (stack.empty()) return false;
+    Frame f = stack.back();
+    stack.pop_back();
+    const std::size_t op = nodes[f.call].event.op;
+    linearized[op / 64] &= ~(std::uint64_t{1} << (op % 64));
+    returned_linearized -= ops[op].ret.has_value();
+    state = f.state;
+    if (nodes[f.call].match != kNil) unlift(nodes[f.call].match);
+    unlift(f.call);
+    cursor = nodes[f.call].next;
+    return true;
+  };
+
   while (returned_linearized < with_return) {
     if (++*steps > budget) return Verdict::inconclusive;
     if (cursor == kNil) {
       // Only unknown calls remain ahead and nothing fits: backtrack.
-      if (stack.empty()) return Verdict::not_linearizable;
-      Frame f = stack.back();
-      stack.pop_back();
-      const std::size_t op = nodes[f.call].event.op;
-      linearized[op / 64] &= ~(std::uint64_t{1} << (op % 64));
-      returned_linearized -= ops[op].ret.has_value();
-      state = f.state;
-      if (nodes[f.call].match != kNil) unlift(nodes[f.call].match);
-      unlift(f.call);
-      cursor = nodes[f.call].next;
+      if (!backtrack()) return Verdict::not_linearizable;
       continue;
     }
     const Node& n = nodes[cursor];
@@ -125,16 +132,7 @@ Verdict check_key(const std::vector<KvOp>& ops, std::uint64_t budget, std::uint6
       cursor = n.next;
     } else {
       // A return whose op is not linearized: backtrack.
-      if (stack.empty()) return Verdict::not_linearizable;
-      Frame f = stack.back();
-      stack.pop_back();
-      const std::size_t op = nodes[f.call].event.op;
-      linearized[op / 64] &= ~(std::uint64_t{1} << (op % 64));
-      returned_linearized -= ops[op].ret.has_value();
-      state = f.state;
-      if (nodes[f.call].match != kNil) unlift(nodes[f.call].match);
-      unlift(f.call);
-      cursor = nodes[f.call].next;
+      if (!backtrack()) return Verdict::not_linearizable;
     }
   }
   return Verdict::linearizable;

@@ -1,20 +1,11 @@
 #include "sim/toy/primary_backup.h"
 
+#include "core/common/overloaded.h"
+
 #include <algorithm>
 #include <functional>
 
 namespace sluice::toy {
-namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
-}  // namespace
-
 std::string encode_value(NodeId client, std::uint64_t request_id, const std::string& value) {
   return std::to_string(client.value()) + ":" + std::to_string(request_id) + ":" + value;
 }
