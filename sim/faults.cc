@@ -262,6 +262,12 @@ void FaultInjector::clock_fault() {
   }
 }
 
+std::string FaultInjector::counts_summary() const {
+  std::string out;
+  for (const auto& [name, n] : counts_) out += name + "=" + std::to_string(n) + " ";
+  return out;
+}
+
 void FaultInjector::heal_all() {
   ++epoch_;
   cluster_->network().heal();

@@ -60,6 +60,8 @@ class FaultInjector {
 
   // How many faults of each kind were injected, by name.
   const std::map<std::string, std::uint64_t>& counts() const { return counts_; }
+  // "kind=n kind=n ...", for reports.
+  std::string counts_summary() const;
 
  private:
   void schedule_next();

@@ -120,7 +120,8 @@ struct World {
   ClusterOptions cluster_options;
 };
 
-void finish(RunResult& result, World& world, const FaultInjector& injector) {
+// The figures every run reports, whatever the protocol.
+void collect(RunResult& result, World& world) {
   result.simulated = world.scheduler.now() - Timestamp{0};
   result.events = world.scheduler.events_processed();
   result.trace_hash = world.trace.hash();
@@ -128,9 +129,6 @@ void finish(RunResult& result, World& world, const FaultInjector& injector) {
   for (const auto& [name, site] : world.buggify.sites()) {
     if (site.fired > 0) result.buggify_fired.push_back(name);
   }
-  std::ostringstream counts;
-  for (const auto& [name, n] : injector.counts()) counts << name << "=" << n << " ";
-  result.fault_counts = counts.str();
 }
 
 void run_toy(const RunSpec& spec, Setup& setup, World& w, RunResult& result) {
@@ -190,7 +188,7 @@ void run_toy(const RunSpec& spec, Setup& setup, World& w, RunResult& result) {
   for (auto& v : workload.history().check()) result.violations.push_back(std::move(v));
   result.acked_writes = workload.history().acked_writes();
   result.operations = workload.history().ops().size();
-  finish(result, w, injector);
+  result.fault_counts = injector.counts_summary();
 }
 
 }  // namespace
@@ -239,18 +237,10 @@ RunResult run_one(const RunSpec& spec) {
                              setup.duration, setup.profile, spec.raft_batching, spec.history_path};
       run_raft(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                world.cluster_options, result);
-      // run_raft fills violations, counts and the fault summary; the shared
-      // parts come from the world.
-      result.simulated = world.scheduler.now() - Timestamp{0};
-      result.events = world.scheduler.events_processed();
-      result.trace_hash = world.trace.hash();
-      result.probes = world.probes;
-      for (const auto& [name, site] : world.buggify.sites()) {
-        if (site.fired > 0) result.buggify_fired.push_back(name);
-      }
     } else {
       run_toy(spec, setup, world, result);
     }
+    collect(result, world);
   }
   if (trace_file != nullptr) std::fclose(trace_file);
   result.wall_seconds =

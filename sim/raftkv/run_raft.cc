@@ -225,9 +225,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   CODE_PROBE(hooks, lin.verdict == check::Verdict::inconclusive, sim_linearizability_inconclusive);
   result.acked_writes = workload.completed();
   result.operations = workload.history().size();
-  std::ostringstream counts;
-  for (const auto& [name, n] : injector.counts()) counts << name << "=" << n << " ";
-  result.fault_counts = counts.str();
+  result.fault_counts = injector.counts_summary();
 }
 
 }  // namespace sluice::sim
