@@ -74,6 +74,9 @@ Status check_key(const IdempotencyKey& key, const MessageIn& m, const Limits& li
     return invalid("an idempotency key is a producer id and sequence, or the message id, not both");
   }
   if (key.by_message_id && m.id.empty()) return invalid("deduplication by message id needs a message id");
+  // Without a producer id the key is empty and apply would not deduplicate:
+  // refuse rather than let a client believe its retries are safe.
+  if (key.producer_id.empty() && key.producer_seq != 0) return invalid("a producer sequence needs a producer id");
   return {};
 }
 
@@ -300,6 +303,7 @@ Status validate(const Command& command, const Limits& limits) {
           },
           [&](const QueueReceive& c) -> Status {
             if (Status s = validate_channel(c.channel); !s.ok()) return s;
+            if (c.client_id.size() > limits.client_id_bytes_max) return invalid("client id is over the size limit");
             if (c.max_messages == 0) return invalid("receive at least one message");
             if (c.max_messages > limits.receive_batch_max) {
               return invalid("receive of " + std::to_string(c.max_messages) + " messages; the limit is " +

@@ -48,6 +48,7 @@ struct IdempotencyKey {
 struct StorePublish {
   MessageIn message;
   IdempotencyKey key;
+  friend bool operator==(const StorePublish&, const StorePublish&) = default;
 };
 
 struct QueueItem {
@@ -57,38 +58,47 @@ struct QueueItem {
   Duration expiration{};         // 0: never; dropped (counted expired) after stamp + expiration
   std::uint32_t max_receive_count = 0;  // 0: unlimited
   std::string dead_letter;       // queue for messages over max_receive_count; empty: drop them
+  friend bool operator==(const QueueItem&, const QueueItem&) = default;
 };
 struct QueueSend {
   std::vector<QueueItem> items;  // all or none
+  friend bool operator==(const QueueSend&, const QueueSend&) = default;
 };
 struct QueueReceive {
   std::string channel;
   std::uint32_t max_messages = 1;
   Duration visibility{};         // 0: Limits::visibility_default
   std::string client_id;
+  friend bool operator==(const QueueReceive&, const QueueReceive&) = default;
 };
 struct QueueAck {
   std::vector<std::uint64_t> receipts;
+  friend bool operator==(const QueueAck&, const QueueAck&) = default;
 };
 // Makes the delivery's message visible again at once (receive count kept).
 struct QueueReject {
   std::uint64_t receipt = 0;
+  friend bool operator==(const QueueReject&, const QueueReject&) = default;
 };
 struct QueueExtend {
   std::uint64_t receipt = 0;
   Duration visibility{};         // visible again at stamp + visibility
+  friend bool operator==(const QueueExtend&, const QueueExtend&) = default;
 };
 // Acks the delivery and sends its message, as new, to another queue.
 struct QueueResend {
   std::uint64_t receipt = 0;
   std::string to_channel;
+  friend bool operator==(const QueueResend&, const QueueResend&) = default;
 };
 struct QueuePurge {
   std::string channel;
+  friend bool operator==(const QueuePurge&, const QueuePurge&) = default;
 };
 struct StoreRetention {
   std::string channel;
   Retention retention;
+  friend bool operator==(const StoreRetention&, const StoreRetention&) = default;
 };
 // The limits that decide replicated outcomes. Apply must not depend on a
 // node's own configuration, or replicas configured differently would
@@ -105,10 +115,13 @@ struct StateLimits {
 StateLimits state_limits(const Limits& limits);
 struct Configure {
   StateLimits limits;
+  friend bool operator==(const Configure&, const Configure&) = default;
 };
 // Only advances the replicated clock: timers fire (delays end, visibility
 // lapses, messages expire and dead-letter, retention trims by age).
-struct Tick {};
+struct Tick {
+  friend bool operator==(const Tick&, const Tick&) = default;
+};
 
 using Command = std::variant<StorePublish, QueueSend, QueueReceive, QueueAck, QueueReject, QueueExtend, QueueResend,
                              QueuePurge, StoreRetention, Configure, Tick>;
@@ -116,6 +129,7 @@ using Command = std::variant<StorePublish, QueueSend, QueueReceive, QueueAck, Qu
 struct Entry {
   Timestamp stamp;  // the leader's clock when it proposed
   Command command;
+  friend bool operator==(const Entry&, const Entry&) = default;
 };
 
 std::string encode_entry(const Entry& entry);
