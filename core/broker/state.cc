@@ -151,7 +151,7 @@ Result<Reply> BrokerState::publish(LogIndex index, const StorePublish& c) {
   dirty_channels_.emplace(Kind::store, name);
   s.log.push_back(std::move(m));
   trim(name, s);
-  if (!key.empty()) remember(key, result);
+  if (!key.empty()) remember(key, result, {index.value(), 0});
   return Reply{result};
 }
 
@@ -377,24 +377,54 @@ BrokerState::QueueMessage* BrokerState::in_flight(std::uint64_t receipt, std::st
 
 Result<Reply> BrokerState::send(LogIndex index, const QueueSend& c) {
   // First decide which items are new (a key may repeat within the batch),
-  // then check capacity for all of them: the batch is all or nothing.
-  std::vector<std::string> keys;
-  std::vector<bool> fresh;
-  std::set<std::string> batch_keys;
-  std::map<std::string, std::uint64_t> adding;  // channel -> new messages
-  for (const QueueItem& item : c.items) {
-    std::string key = dedup_key(Kind::queue, item.message, item.key);
-    const bool dup = !key.empty() && (dedup_.contains(key) || batch_keys.contains(key));
-    if (!key.empty()) batch_keys.insert(key);
-    fresh.push_back(!dup);
-    keys.push_back(std::move(key));
-    if (!dup) adding[item.message.channel]++;
+  // then check capacity for all of them: the batch is all or nothing. A
+  // duplicate's answer is taken now, because remembering this batch's keys
+  // may push older keys out of a full dedup map before the reply is built.
+  const std::size_t n = c.items.size();
+  std::vector<std::string> keys(n);
+  std::vector<std::optional<Published>> remembered(n);  // a duplicate of an earlier command
+  std::vector<std::optional<std::size_t>> repeats(n);   // a duplicate of an earlier item here
+  std::map<std::string, std::size_t> first_with_key;
+  std::map<std::string, std::uint64_t> adding;          // channel -> new messages
+  for (std::size_t i = 0; i < n; ++i) {
+    const QueueItem& item = c.items[i];
+    keys[i] = dedup_key(Kind::queue, item.message, item.key);
+    if (!keys[i].empty()) {
+      if (auto it = dedup_.find(keys[i]); it != dedup_.end()) {
+        remembered[i] = it->second.result;
+      } else if (auto [first, inserted] = first_with_key.emplace(keys[i], i); !inserted) {
+        repeats[i] = first->second;
+      }
+    }
+    if (!remembered[i] && !repeats[i]) adding[item.message.channel]++;
   }
+  if (Status s = room_for(adding); !s.ok()) return s;
+  SendResult result;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::optional<Published> dup = repeats[i] ? std::optional(result.items[*repeats[i]]) : remembered[i];
+    if (dup) {
+      dup->duplicate = true;
+      result.items.push_back(*dup);
+      continue;
+    }
+    const MessageIn& in = c.items[i].message;
+    StoredMessage m{in.id, in.channel, in.metadata, in.body, in.tags, in.client_id, clock_, 0};
+    if (m.id.empty()) m.id = std::to_string(index.value()) + "-" + std::to_string(i);
+    const std::string id = m.id;
+    const std::uint64_t seq = enqueue(in.channel, std::move(m), &c.items[i]);
+    const Published p{id, seq, clock_, false};
+    if (!keys[i].empty()) remember(keys[i], p, {index.value(), static_cast<std::uint32_t>(i)});
+    result.items.push_back(p);
+  }
+  return Reply{std::move(result)};
+}
+
+Status BrokerState::room_for(const std::map<std::string, std::uint64_t>& adding) const {
   std::size_t new_channels = 0;
   for (const auto& [channel, n] : adding) {
-    const Queue* qu = find_queue(channel);
-    if (qu == nullptr) new_channels++;
-    const std::uint64_t have = qu == nullptr ? 0 : qu->messages.size();
+    auto it = queues_.find(channel);
+    if (it == queues_.end()) new_channels++;
+    const std::uint64_t have = it == queues_.end() ? 0 : it->second.messages.size();
     if (have + n > limits_.queue_messages_max) {
       return unavailable("queue '" + channel + "' is full (" + std::to_string(limits_.queue_messages_max) +
                          " messages); receive and ack to make room");
@@ -403,32 +433,7 @@ Result<Reply> BrokerState::send(LogIndex index, const QueueSend& c) {
   if (queues_.size() + new_channels > limits_.channels_max) {
     return unavailable("queue channel limit of " + std::to_string(limits_.channels_max) + " reached");
   }
-  SendResult result;
-  for (std::size_t i = 0; i < c.items.size(); ++i) {
-    const QueueItem& item = c.items[i];
-    if (!fresh[i]) {
-      auto it = dedup_.find(keys[i]);
-      Published p = it != dedup_.end() ? it->second.result : Published{};
-      if (it == dedup_.end()) {
-        // Repeated within this batch: the earlier item's result.
-        for (std::size_t j = 0; j < i; ++j) {
-          if (keys[j] == keys[i]) p = result.items[j];
-        }
-      }
-      p.duplicate = true;
-      result.items.push_back(p);
-      continue;
-    }
-    const MessageIn& in = item.message;
-    StoredMessage m{in.id, in.channel, in.metadata, in.body, in.tags, in.client_id, clock_, 0};
-    if (m.id.empty()) m.id = std::to_string(index.value()) + "-" + std::to_string(i);
-    const std::string id = m.id;
-    const std::uint64_t seq = enqueue(in.channel, std::move(m), &item);
-    const Published p{id, seq, clock_, false};
-    if (!keys[i].empty()) remember(keys[i], p);
-    result.items.push_back(p);
-  }
-  return Reply{std::move(result)};
+  return {};
 }
 
 Result<Reply> BrokerState::receive(const QueueReceive& c) {
@@ -531,20 +536,26 @@ std::string BrokerState::dedup_key(Kind kind, const MessageIn& m, const Idempote
   return k;
 }
 
-void BrokerState::remember(std::string key, const Published& result) {
-  dedup_by_age_.emplace(clock_, key);
+void BrokerState::remember(std::string key, const Published& result, DedupOrder order) {
+  SLUICE_ASSERT(dedup_by_age_.empty() || dedup_by_age_.rbegin()->first < order,
+                "keys are remembered in log order");
+  SLUICE_ASSERT(!dedup_.contains(key), "a key is remembered once while it lives");
+  dedup_by_age_.emplace(order, key);
   dirty_dedup_.insert(key);
-  dedup_.emplace(std::move(key), Dedup{clock_, result});
+  dedup_.emplace(std::move(key), Dedup{clock_, order, result});
   prune_dedup();
 }
 
 void BrokerState::prune_dedup() {
   while (!dedup_by_age_.empty()) {
-    const auto& [at, key] = *dedup_by_age_.begin();
-    if (at + limits_.dedup_window > clock_ && dedup_.size() <= limits_.dedup_keys_max) break;
-    dedup_.erase(key);
-    dirty_dedup_.insert(key);
-    dedup_by_age_.erase(dedup_by_age_.begin());
+    auto oldest = dedup_by_age_.begin();
+    auto it = dedup_.find(oldest->second);
+    SLUICE_ASSERT(it != dedup_.end(), "the age index names remembered keys only");
+    // Remembering order is time order, so the oldest decides the window.
+    if (it->second.at + limits_.dedup_window > clock_ && dedup_.size() <= limits_.dedup_keys_max) break;
+    dirty_dedup_.insert(oldest->second);
+    dedup_.erase(it);
+    dedup_by_age_.erase(oldest);
   }
 }
 
@@ -710,6 +721,8 @@ std::optional<std::string> BrokerState::dedup_record(const std::string& key) con
   if (it == dedup_.end()) return std::nullopt;
   Encoder e;
   e.timestamp(it->second.at);
+  e.u64(it->second.order.first);
+  e.u32(it->second.order.second);
   e.str(it->second.result.id);
   e.u64(it->second.result.seq);
   e.timestamp(it->second.result.timestamp);
@@ -829,6 +842,8 @@ Status BrokerState::load_record(std::string_view key, std::string_view value) {
   } else if (prefix == 'D') {
     Dedup entry;
     entry.at = d.timestamp();
+    entry.order.first = d.u64();
+    entry.order.second = d.u32();
     entry.result.id = d.str();
     entry.result.seq = d.u64();
     entry.result.timestamp = d.timestamp();
@@ -862,7 +877,15 @@ Status BrokerState::finish_load() {
     s.stats.first_seq = s.log.empty() ? s.next_seq : s.log.front().seq;
     s.stats.last_seq = s.next_seq - 1;
   }
-  for (const auto& [key, d] : dedup_) dedup_by_age_.emplace(d.at, key);
+  for (const auto& [key, d] : dedup_) {
+    // Keys are remembered when applied, at the clock of the time.
+    if (d.order.first > applied_.value() || d.at > clock_) {
+      return Status(Code::corruption, "idempotency key remembered after the applied index");
+    }
+    if (!dedup_by_age_.emplace(d.order, key).second) {
+      return Status(Code::corruption, "two idempotency keys remembered at one position");
+    }
+  }
   age_retained_ = 0;
   for (const auto& [name, s] : stores_) {
     if (s.stats.retention.age_max.ns > 0) age_retained_++;

@@ -53,6 +53,7 @@ struct Published {
 };
 struct SendResult {
   std::vector<Published> items;  // in the order sent
+  friend bool operator==(const SendResult&, const SendResult&) = default;
 };
 struct Delivery {
   StoredMessage message;
@@ -61,18 +62,24 @@ struct Delivery {
   Timestamp visible_again_at;         // unless acked or extended first
   std::string dead_letter_reason;     // set for messages in a dead-letter queue
   std::string dead_letter_from;
+  friend bool operator==(const Delivery&, const Delivery&) = default;
 };
 struct ReceiveResult {
   std::vector<Delivery> deliveries;
+  friend bool operator==(const ReceiveResult&, const ReceiveResult&) = default;
 };
 struct AckResult {
   std::uint32_t acked = 0;
   std::vector<std::uint64_t> stale;   // receipts that no longer name a delivery
+  friend bool operator==(const AckResult&, const AckResult&) = default;
 };
 struct Purged {
   std::uint64_t count = 0;
+  friend bool operator==(const Purged&, const Purged&) = default;
 };
-struct Done {};
+struct Done {
+  friend bool operator==(const Done&, const Done&) = default;
+};
 using Reply = std::variant<Done, Published, SendResult, ReceiveResult, AckResult, Purged>;
 
 struct QueueStats {
@@ -170,8 +177,14 @@ class BrokerState {
     bool custom_retention = false;
     StoreStats stats;
   };
+  // When a key was remembered: its log index, then its item in a batch.
+  // The clock never goes back, so this orders keys oldest first by time too,
+  // and breaks ties by arrival: at the count bound the key just remembered
+  // must not be the one to go because its bytes sort first.
+  using DedupOrder = std::pair<std::uint64_t, std::uint32_t>;
   struct Dedup {
     Timestamp at;
+    DedupOrder order;
     Published result;
   };
   using TimerKey = std::tuple<Timestamp, std::string, std::uint64_t>;  // (when, queue, seq)
@@ -179,6 +192,7 @@ class BrokerState {
   // Commands.
   Result<Reply> publish(LogIndex index, const StorePublish& c);
   Result<Reply> send(LogIndex index, const QueueSend& c);
+  Status room_for(const std::map<std::string, std::uint64_t>& adding) const;  // channel -> new messages
   Result<Reply> receive(const QueueReceive& c);
   Result<Reply> ack(const QueueAck& c);
   Result<Reply> reject(const QueueReject& c);
@@ -207,7 +221,7 @@ class BrokerState {
 
   // Exactly-once.
   static std::string dedup_key(Kind kind, const MessageIn& m, const IdempotencyKey& key);
-  void remember(std::string key, const Published& result);
+  void remember(std::string key, const Published& result, DedupOrder order);
   void prune_dedup();
 
   // Records.
@@ -230,7 +244,7 @@ class BrokerState {
   std::set<TimerKey> timers_;
   std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> receipts_;  // receipt -> (queue, seq)
   std::map<std::string, Dedup> dedup_;
-  std::set<std::pair<Timestamp, std::string>> dedup_by_age_;
+  std::map<DedupOrder, std::string> dedup_by_age_;  // oldest first
   std::size_t age_retained_ = 0;  // stores with an age bound
 
   // Changed since the last flush.
