@@ -450,8 +450,8 @@ Result<Reply> BrokerState::receive(const QueueReceive& c) {
     q.deadline = clock_ + visibility;
     set_phase(c.channel, q, QueueMessage::Phase::in_flight);
     qu->stats.delivered++;
-    result.deliveries.push_back(Delivery{q.m, q.receipt, q.receive_count, q.deadline, q.dead_letter_reason,
-                                         q.dead_letter_from});
+    result.deliveries.push_back(Delivery{q.m, q.receipt, q.receive_count, clock_, q.deadline,
+                                         q.dead_letter_reason, q.dead_letter_from});
   }
   if (!take.empty()) dirty_channels_.emplace(Kind::queue, c.channel);
   return Reply{std::move(result)};
@@ -633,12 +633,14 @@ std::vector<std::string> BrokerState::channels(Kind kind) const {
 
 namespace {
 
-std::string meta_value(LogIndex applied, Timestamp clock, std::uint64_t next_receipt, const StateLimits& l) {
+std::string meta_value(LogIndex applied, std::uint64_t chain, Timestamp clock, std::uint64_t next_receipt,
+                       const StateLimits& l) {
   Encoder e;
   e.u8(kRecordVersion);
   e.u64(applied.value());
   e.timestamp(clock);
   e.u64(next_receipt);
+  e.u64(chain);
   e.u64(l.queue_messages_max);
   e.u64(l.channels_max);
   e.duration(l.dedup_window);
@@ -731,7 +733,7 @@ std::optional<std::string> BrokerState::dedup_record(const std::string& key) con
 
 template <class F>
 void BrokerState::each_record(F emit) const {
-  emit(kMetaKey, meta_value(applied_, clock_, next_receipt_, limits_));
+  emit(kMetaKey, meta_value(applied_, chain_, clock_, next_receipt_, limits_));
   for (const auto& [name, qu] : queues_) {
     emit(channel_key(Kind::queue, name), *channel_record(Kind::queue, name));
     for (const auto& [seq, q] : qu.messages) emit(message_key('Q', name, seq), *queue_record(name, seq));
@@ -765,7 +767,7 @@ void BrokerState::flush(WriteBatch& batch) {
   dirty_queue_msgs_.clear();
   dirty_store_msgs_.clear();
   dirty_dedup_.clear();
-  batch.put(Keyspace::state, kMetaKey, meta_value(applied_, clock_, next_receipt_, limits_));
+  batch.put(Keyspace::state, kMetaKey, meta_value(applied_, chain_, clock_, next_receipt_, limits_));
 }
 
 std::string BrokerState::snapshot() const {
@@ -790,6 +792,7 @@ Status BrokerState::load_record(std::string_view key, std::string_view value) {
     applied_ = LogIndex(d.u64());
     clock_ = d.timestamp();
     next_receipt_ = d.u64();
+    chain_ = d.u64();
     limits_.queue_messages_max = d.u64();
     limits_.channels_max = d.u64();
     limits_.dedup_window = d.duration();

@@ -59,6 +59,7 @@ struct Delivery {
   StoredMessage message;
   std::uint64_t receipt = 0;          // names this delivery alone; ack, reject, extend, resend use it
   std::uint32_t receive_count = 0;    // 1 on first delivery
+  Timestamp delivered_at;             // the replicated clock at this delivery
   Timestamp visible_again_at;         // unless acked or extended first
   std::string dead_letter_reason;     // set for messages in a dead-letter queue
   std::string dead_letter_from;
@@ -119,8 +120,19 @@ class BrokerState {
   // proposer (invalid_argument, not_found, unavailable for a full queue);
   // a failed command changes nothing but the clock and applied index.
   Result<Reply> apply(LogIndex index, const Entry& entry);
+  // A log entry that is not a broker command (a leader's no-op, a
+  // configuration change): only the applied index moves.
+  void skip(LogIndex index) {
+    SLUICE_ASSERT(index == applied_.next(), "broker entries apply in order");
+    applied_ = index;
+  }
 
   LogIndex applied() const { return applied_; }
+  // A hash chain over the applied log entries, kept by the node that feeds
+  // this state (the simulator compares it across replicas); persisted with
+  // the applied index so it survives restarts and snapshots.
+  std::uint64_t applied_chain() const { return chain_; }
+  void set_applied_chain(std::uint64_t chain) { chain_ = chain; }
   Timestamp replicated_time() const { return clock_; }
   const StateLimits& limits() const { return limits_; }
   // The earliest pending timer (delay, expiry, visibility), if any: the
@@ -225,7 +237,12 @@ class BrokerState {
   void prune_dedup();
 
   // Records.
-  void mark_queue(const std::string& channel, std::uint64_t seq) { dirty_queue_msgs_.emplace(channel, seq); }
+  // A change to a queue's message may change its totals too (a reject
+  // counts one and only moves the message): mark both records.
+  void mark_queue(const std::string& channel, std::uint64_t seq) {
+    dirty_queue_msgs_.emplace(channel, seq);
+    dirty_channels_.emplace(Kind::queue, channel);
+  }
   std::optional<std::string> channel_record(Kind kind, const std::string& name) const;
   std::optional<std::string> queue_record(const std::string& channel, std::uint64_t seq) const;
   std::optional<std::string> store_record(const std::string& channel, std::uint64_t seq) const;
@@ -239,6 +256,7 @@ class BrokerState {
   Timestamp clock_;
   StateLimits limits_;
   std::uint64_t next_receipt_ = 1;
+  std::uint64_t chain_ = 0;
   std::map<std::string, Queue> queues_;
   std::map<std::string, Store> stores_;
   std::set<TimerKey> timers_;

@@ -35,6 +35,7 @@ struct Timestamp {
   friend constexpr auto operator<=>(Timestamp, Timestamp) = default;
   friend constexpr Timestamp operator+(Timestamp t, Duration d) { return {t.ns + d.ns}; }
   friend constexpr Duration operator-(Timestamp a, Timestamp b) { return {a.ns - b.ns}; }
+  friend constexpr Timestamp operator-(Timestamp t, Duration d) { return {t.ns - d.ns}; }
 };
 
 // "1.250s", "15ms", "800us": for reports and traces.

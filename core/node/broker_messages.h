@@ -1,0 +1,186 @@
+// What clients and peers send a broker node, and what it sends back. Plain
+// structs: the simulator passes them as values; net/wire maps them onto
+// Cap'n Proto frames for real sockets.
+//
+// Client ids and node ids share one id space (NodeId): a client is whoever
+// sends a ClientRequest; a peer is a member of the Raft configuration.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/broker/commands.h"
+#include "core/broker/state.h"
+#include "core/raft/messages.h"
+
+namespace sluice::node {
+
+using broker::MessageIn;
+using broker::StoredMessage;
+using broker::Tags;
+
+// ---------------------------------------------------------------------------
+// Client requests
+
+// A persistent command (events store or queues), committed through Raft.
+// For a QueueReceive, `wait` is how long to wait for a message if none is
+// ready (0: answer at once).
+struct Write {
+  broker::Command command;
+  Duration wait{};
+};
+// Events: at most once, to every matching subscriber on every node.
+struct PublishEvent {
+  MessageIn message;
+};
+struct SubscribeEvents {
+  std::uint64_t sub_id = 0;  // chosen by the client, unique per client
+  std::string pattern;       // wildcards allowed
+  std::string group;         // members of a group share the stream; empty: every event
+};
+enum class StartFrom : std::uint8_t { new_only, first, last, sequence, time, time_delta };
+struct StoreStart {
+  StartFrom from = StartFrom::new_only;
+  std::uint64_t seq = 0;     // sequence: the first to deliver (resume: last seen + 1)
+  Timestamp time;            // time: the first message at or after
+  Duration delta{};          // time_delta: messages of the last delta
+};
+struct SubscribeStore {
+  std::uint64_t sub_id = 0;
+  std::string channel;       // one channel, no wildcards
+  std::string group;         // members on this node share the stream
+  StoreStart start;
+};
+enum class RpcKind : std::uint8_t { command, query };
+const char* rpc_kind_name(RpcKind kind);
+struct SubscribeRpc {
+  std::uint64_t sub_id = 0;
+  RpcKind kind = RpcKind::command;
+  std::string channel;       // one channel, no wildcards
+  std::string group;
+};
+struct Unsubscribe {
+  std::uint64_t sub_id = 0;
+};
+struct RpcCall {
+  RpcKind kind = RpcKind::command;
+  MessageIn message;
+  Duration timeout{};
+  std::string cache_key;     // queries: answer from the cache when fresh
+  Duration cache_ttl{};
+};
+// A responder's answer to an RpcIncoming.
+struct RpcRespond {
+  std::uint64_t rpc_id = 0;
+  bool executed = false;     // commands: did it run
+  std::string error;
+  std::string metadata;
+  std::string body;          // queries
+  Tags tags;
+};
+struct Peek {
+  std::string channel;
+  std::uint32_t max_messages = 10;
+};
+struct GetStats {
+  broker::Kind kind = broker::Kind::queue;
+  std::string channel;
+};
+struct ListChannels {
+  std::string pattern;       // empty: all
+};
+
+using RequestBody = std::variant<Write, PublishEvent, SubscribeEvents, SubscribeStore, SubscribeRpc, Unsubscribe,
+                                 RpcCall, RpcRespond, Peek, GetStats, ListChannels>;
+struct ClientRequest {
+  std::uint64_t request_id = 0;  // echoed in the reply; unique per client
+  RequestBody body;
+};
+
+// ---------------------------------------------------------------------------
+// Replies and pushes to clients
+
+struct RpcAnswer {
+  bool executed = false;
+  std::string error;
+  std::string metadata;
+  std::string body;
+  Tags tags;
+  bool from_cache = false;
+};
+struct ChannelInfo {
+  std::string kind;  // "events", "events_store", "queues", "commands", "queries"
+  std::string name;
+  std::uint64_t messages = 0;  // stored (store), waiting (queue)
+  std::uint64_t in_flight = 0;
+  std::uint64_t total = 0;     // published or sent since creation; events: seen by this node
+  std::uint64_t subscribers = 0;  // on this node
+};
+using ReplyBody = std::variant<std::monostate, broker::Reply, RpcAnswer, std::vector<StoredMessage>, broker::QueueStats,
+                               broker::StoreStats, std::vector<ChannelInfo>>;
+struct ClientReply {
+  std::uint64_t request_id = 0;
+  Status status;
+  NodeId leader_hint = kNoNode;  // unavailable: who leads, if known
+  ReplyBody body;
+};
+struct EventDelivery {
+  std::uint64_t sub_id = 0;
+  StoredMessage message;  // seq 0: events have no sequence
+};
+struct StoreDelivery {
+  std::uint64_t sub_id = 0;
+  StoredMessage message;
+};
+struct RpcIncoming {
+  std::uint64_t sub_id = 0;
+  std::uint64_t rpc_id = 0;  // answer with RpcRespond{rpc_id}
+  RpcKind kind = RpcKind::command;
+  StoredMessage request;
+};
+
+// ---------------------------------------------------------------------------
+// Between nodes
+
+// A follower hands a client's write to the leader.
+struct Forward {
+  std::uint64_t forward_id = 0;
+  broker::Command command;
+};
+struct ForwardReply {
+  std::uint64_t forward_id = 0;
+  Status status;
+  broker::Reply reply;
+  NodeId leader_hint = kNoNode;
+};
+// An event for a peer's subscribers. `groups` names, for every group the
+// publishing node knew of, the one node that delivers to it.
+struct EventFanout {
+  StoredMessage event;
+  std::vector<std::pair<std::string, NodeId>> groups;  // group key -> delivering node
+};
+// A node's subscriptions that others route to: event groups and RPC
+// responders. Sent on change and every second; dropped when not refreshed.
+struct Registry {
+  std::uint64_t generation = 0;
+  std::vector<std::string> event_groups;  // group keys
+  std::vector<std::string> responders;    // rpc keys
+};
+struct RpcForward {
+  std::uint64_t rpc_id = 0;  // the origin's id
+  RpcKind kind = RpcKind::command;
+  StoredMessage request;
+};
+struct RpcReturn {
+  std::uint64_t rpc_id = 0;  // the origin's id
+  Status status;             // not_found: the responder went away
+  RpcAnswer answer;
+};
+
+using Message = std::variant<raft::Message, ClientRequest, ClientReply, EventDelivery, StoreDelivery, RpcIncoming,
+                             Forward, ForwardReply, EventFanout, Registry, RpcForward, RpcReturn>;
+std::string describe(const Message& message);
+
+}  // namespace sluice::node

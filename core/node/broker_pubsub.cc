@@ -1,0 +1,382 @@
+// Subscriptions and routing that do not go through Raft: events store
+// subscribers fed from the applied state, events fanned out to every node,
+// commands and queries routed to one responder anywhere in the cluster.
+#include <algorithm>
+
+#include "core/broker/names.h"
+#include "core/common/overloaded.h"
+#include "core/node/broker_node.h"
+
+namespace sluice::node {
+namespace {
+
+// A group of event subscribers: the pattern and the group name.
+std::string group_key(const std::string& pattern, const std::string& group) { return pattern + "\n" + group; }
+std::string group_pattern(const std::string& key) { return key.substr(0, key.find('\n')); }
+std::string rpc_key(RpcKind kind, const std::string& channel) {
+  return std::string(kind == RpcKind::command ? "c:" : "q:") + channel;
+}
+
+Status invalid(std::string m) { return Status(Code::invalid_argument, std::move(m)); }
+
+}  // namespace
+
+std::set<NodeId> BrokerNode::peers() const {
+  std::set<NodeId> out = raft_->config().all_voters();
+  out.erase(raft_->id());
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Events store subscriptions
+
+void BrokerNode::subscribe_store(NodeId client, std::uint64_t request_id, const SubscribeStore& s) {
+  Status status = broker::validate_channel(s.channel);
+  if (status.ok() && subscription_count() >= options_.subscriptions_max) {
+    status = Status(Code::unavailable, "this node has too many subscriptions");
+  }
+  if (status.ok() && store_subs_.contains({client, s.sub_id})) status = invalid("subscription id already in use");
+  if (status.ok() && s.start.from == StartFrom::time_delta && s.start.delta.ns < 0) status = invalid("negative delta");
+  if (!status.ok()) {
+    reply(client, request_id, status, {}, out_, false);
+    return;
+  }
+  const broker::StoreStats stats = state_.store_stats(s.channel).value_or(broker::StoreStats{});
+  std::uint64_t start = stats.last_seq + 1;
+  switch (s.start.from) {
+    case StartFrom::new_only: break;
+    case StartFrom::first: start = stats.first_seq; break;
+    case StartFrom::last: start = stats.count > 0 ? stats.last_seq : stats.last_seq + 1; break;
+    case StartFrom::sequence: start = std::max<std::uint64_t>(s.start.seq, 1); break;
+    case StartFrom::time: start = state_.store_seq_at(s.channel, s.start.time); break;
+    case StartFrom::time_delta: start = state_.store_seq_at(s.channel, now_ - s.start.delta); break;
+  }
+  store_subs_[{client, s.sub_id}] = StoreSub{s.channel, s.group, start};
+  if (!s.group.empty()) store_groups_.try_emplace({s.channel, s.group}, StoreGroup{start, 0});
+  reply(client, request_id, {}, {}, out_, false);
+  store_backlog_ = true;
+}
+
+void BrokerNode::push_store(Output<Message>& out) {
+  if (!store_backlog_ && store_subs_.empty()) return;
+  store_backlog_ = false;
+  const std::size_t batch = options_.subscriber_batch_max;
+  auto deliver = [&](const SubKey& to, const StoredMessage& m) {
+    out.send_now.push_back({options_.raft.group, raft_->id(), to.first, StoreDelivery{to.second, m}});
+  };
+  for (auto& [key, sub] : store_subs_) {
+    if (!sub.group.empty()) continue;
+    const auto messages = state_.read_store(sub.channel, sub.next_seq, batch);
+    for (const StoredMessage& m : messages) {
+      deliver(key, m);
+      sub.next_seq = m.seq + 1;
+    }
+    if (messages.size() == batch) store_backlog_ = true;
+  }
+  for (auto& [group, cursor] : store_groups_) {
+    std::vector<SubKey> members;
+    for (const auto& [key, sub] : store_subs_) {
+      if (sub.channel == group.first && sub.group == group.second) members.push_back(key);
+    }
+    if (members.empty()) continue;
+    const auto messages = state_.read_store(group.first, cursor.next_seq, batch);
+    for (const StoredMessage& m : messages) {
+      deliver(members[cursor.turn++ % members.size()], m);
+      cursor.next_seq = m.seq + 1;
+    }
+    if (messages.size() == batch) store_backlog_ = true;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+void BrokerNode::subscribe_events(NodeId client, std::uint64_t request_id, const SubscribeEvents& s) {
+  Status status = broker::validate_pattern(s.pattern);
+  if (status.ok() && subscription_count() >= options_.subscriptions_max) {
+    status = Status(Code::unavailable, "this node has too many subscriptions");
+  }
+  if (status.ok() && event_subs_.contains({client, s.sub_id})) status = invalid("subscription id already in use");
+  if (status.ok() && s.group.find('\n') != std::string::npos) status = invalid("group names cannot hold a newline");
+  if (!status.ok()) {
+    reply(client, request_id, status, {}, out_, false);
+    return;
+  }
+  event_subs_[{client, s.sub_id}] = EventSub{s.pattern, s.group};
+  reply(client, request_id, {}, {}, out_, false);
+  send_registry(false);
+}
+
+void BrokerNode::publish_event(NodeId client, std::uint64_t request_id, const PublishEvent& p) {
+  if (Status s = broker::validate_message(p.message, options_.limits); !s.ok()) {
+    reply(client, request_id, s, {}, out_, false);
+    return;
+  }
+  StoredMessage event{p.message.id, p.message.channel, p.message.metadata, p.message.body, p.message.tags,
+                      p.message.client_id, now_, 0};
+  if (event.id.empty()) event.id = "e" + to_string(raft_->id()) + "-" + std::to_string(next_event_++);
+  // Which node serves each group this event matches: one member of a group
+  // cluster-wide, the nodes that have members taking turns.
+  std::map<std::string, std::vector<NodeId>> holders;
+  for (const auto& [key, sub] : event_subs_) {
+    if (!sub.group.empty() && broker::matches(sub.pattern, event.channel)) {
+      holders[group_key(sub.pattern, sub.group)].push_back(raft_->id());
+    }
+  }
+  for (const auto& [peer, reg] : registries_) {
+    if (reg.seen + options_.registry_expiry <= now_) continue;
+    for (const std::string& key : reg.registry.event_groups) {
+      if (broker::matches(group_pattern(key), event.channel)) holders[key].push_back(peer);
+    }
+  }
+  std::map<std::string, NodeId> groups;
+  for (auto& [key, nodes] : holders) {
+    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+    groups[key] = nodes[event_group_turns_[key]++ % nodes.size()];
+  }
+  for (const NodeId peer : peers()) {
+    send(peer, EventFanout{event, std::vector<std::pair<std::string, NodeId>>(groups.begin(), groups.end())});
+  }
+  deliver_event(event, groups);
+  reply(client, request_id, {}, broker::Reply{broker::Published{event.id, 0, event.timestamp, false}}, out_, false);
+}
+
+void BrokerNode::deliver_event(const StoredMessage& event, const std::map<std::string, NodeId>& groups) {
+  if (!recent_events_.insert(event.id).second) return;  // a duplicate fanout
+  recent_order_.push_back(event.id);
+  if (recent_order_.size() > kRecentEventsMax) {
+    recent_events_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
+  event_counts_[event.channel]++;
+  std::map<std::string, std::vector<SubKey>> members;
+  for (const auto& [key, sub] : event_subs_) {
+    if (!broker::matches(sub.pattern, event.channel)) continue;
+    if (sub.group.empty()) {
+      send(key.first, EventDelivery{key.second, event});
+    } else {
+      members[group_key(sub.pattern, sub.group)].push_back(key);
+    }
+  }
+  for (const auto& [key, subs] : members) {
+    auto it = groups.find(key);
+    if (it == groups.end() || it->second != raft_->id()) continue;  // another node serves this group
+    const SubKey& to = subs[event_group_turns_["local\n" + key]++ % subs.size()];
+    send(to.first, EventDelivery{to.second, event});
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Commands and queries
+
+void BrokerNode::subscribe_rpc(NodeId client, std::uint64_t request_id, const SubscribeRpc& s) {
+  Status status = broker::validate_channel(s.channel);
+  if (status.ok() && subscription_count() >= options_.subscriptions_max) {
+    status = Status(Code::unavailable, "this node has too many subscriptions");
+  }
+  if (status.ok() && rpc_subs_.contains({client, s.sub_id})) status = invalid("subscription id already in use");
+  if (!status.ok()) {
+    reply(client, request_id, status, {}, out_, false);
+    return;
+  }
+  rpc_subs_[{client, s.sub_id}] = RpcSub{s.kind, s.channel, s.group};
+  reply(client, request_id, {}, {}, out_, false);
+  send_registry(false);
+}
+
+void BrokerNode::unsubscribe(NodeId client, std::uint64_t request_id, const Unsubscribe& u) {
+  const SubKey key{client, u.sub_id};
+  const std::size_t n = store_subs_.erase(key) + event_subs_.erase(key) + rpc_subs_.erase(key);
+  if (n == 0) {
+    reply(client, request_id, Status(Code::not_found, "no subscription " + std::to_string(u.sub_id)), {}, out_, false);
+    return;
+  }
+  reply(client, request_id, {}, {}, out_, false);
+  send_registry(false);
+}
+
+void BrokerNode::rpc_call(NodeId client, std::uint64_t request_id, const RpcCall& call) {
+  Status status = broker::validate_message(call.message, options_.limits);
+  if (status.ok() && (call.timeout.ns <= 0 || call.timeout > options_.limits.wait_max)) {
+    status = invalid("timeout must be positive and at most " + format_duration(options_.limits.wait_max));
+  }
+  if (status.ok() && !call.cache_key.empty() && call.kind != RpcKind::query) status = invalid("only queries are cached");
+  if (status.ok() && (call.cache_ttl.ns < 0 || call.cache_ttl > options_.limits.query_cache_ttl_max)) {
+    status = invalid("cache ttl must be at most " + format_duration(options_.limits.query_cache_ttl_max));
+  }
+  if (!status.ok()) {
+    reply(client, request_id, status, {}, out_, false);
+    return;
+  }
+  const std::string cache_key = call.cache_key.empty() ? "" : call.message.channel + "\n" + call.cache_key;
+  if (!cache_key.empty()) {
+    auto it = query_cache_.find(cache_key);
+    if (it != query_cache_.end() && it->second.first > now_) {
+      RpcAnswer answer = it->second.second;
+      answer.from_cache = true;
+      reply(client, request_id, {}, answer, out_, false);
+      return;
+    }
+  }
+  const std::string key = rpc_key(call.kind, call.message.channel);
+  std::vector<NodeId> candidates;
+  for (const auto& [sub_key, sub] : rpc_subs_) {
+    if (sub.kind == call.kind && sub.channel == call.message.channel) {
+      candidates.push_back(raft_->id());
+      break;
+    }
+  }
+  for (const auto& [peer, reg] : registries_) {
+    if (reg.seen + options_.registry_expiry <= now_) continue;
+    const auto& r = reg.registry.responders;
+    if (std::find(r.begin(), r.end(), key) != r.end()) candidates.push_back(peer);
+  }
+  if (candidates.empty()) {
+    reply(client, request_id,
+          Status(Code::not_found, std::string("no responder subscribed to ") + rpc_kind_name(call.kind) +
+                                      " channel '" + call.message.channel + "'"),
+          {}, out_, false);
+    return;
+  }
+  const NodeId target = candidates[rpc_turns_[key]++ % candidates.size()];
+  const std::uint64_t rpc_id = next_rpc_++;
+  rpc_pending_[rpc_id] = RpcPending{client, request_id, now_ + call.timeout, cache_key, call.cache_ttl};
+  StoredMessage request{call.message.id, call.message.channel, call.message.metadata, call.message.body,
+                        call.message.tags, call.message.client_id, now_, 0};
+  if (request.id.empty()) request.id = "r" + to_string(raft_->id()) + "-" + std::to_string(rpc_id);
+  if (target == raft_->id()) {
+    serve_rpc(target, rpc_id, call.kind, request);
+  } else {
+    send(target, RpcForward{rpc_id, call.kind, request});
+  }
+}
+
+void BrokerNode::on_rpc_forward(NodeId origin, const RpcForward& f) { serve_rpc(origin, f.rpc_id, f.kind, f.request); }
+
+void BrokerNode::serve_rpc(NodeId origin, std::uint64_t origin_rpc_id, RpcKind kind, const StoredMessage& request) {
+  std::vector<SubKey> responders;
+  for (const auto& [key, sub] : rpc_subs_) {
+    if (sub.kind == kind && sub.channel == request.channel) responders.push_back(key);
+  }
+  if (responders.empty()) {
+    const RpcReturn gone{origin_rpc_id, Status(Code::not_found, "the responder went away"), {}};
+    if (origin == raft_->id()) {
+      on_rpc_return(gone);
+    } else {
+      send(origin, gone);
+    }
+    return;
+  }
+  const SubKey to = responders[rpc_turns_["local\n" + rpc_key(kind, request.channel)]++ % responders.size()];
+  const std::uint64_t id = next_serving_++;
+  rpc_serving_[id] = RpcServing{origin, origin_rpc_id, to.first, now_ + options_.limits.wait_max};
+  send(to.first, RpcIncoming{to.second, id, kind, request});
+}
+
+void BrokerNode::on_rpc_respond(NodeId responder, std::uint64_t request_id, const RpcRespond& r) {
+  auto it = rpc_serving_.find(r.rpc_id);
+  if (it == rpc_serving_.end() || it->second.responder != responder) {
+    reply(responder, request_id, Status(Code::not_found, "no request " + std::to_string(r.rpc_id) + " is waiting for you"),
+          {}, out_, false);
+    return;
+  }
+  const RpcServing serving = it->second;
+  rpc_serving_.erase(it);
+  const RpcReturn ret{serving.origin_rpc_id, {}, RpcAnswer{r.executed, r.error, r.metadata, r.body, r.tags, false}};
+  if (serving.origin == raft_->id()) {
+    on_rpc_return(ret);
+  } else {
+    send(serving.origin, ret);
+  }
+  reply(responder, request_id, {}, {}, out_, false);
+}
+
+void BrokerNode::on_rpc_return(const RpcReturn& r) {
+  auto it = rpc_pending_.find(r.rpc_id);
+  if (it == rpc_pending_.end()) return;  // late: the caller already got a timeout
+  const RpcPending p = it->second;
+  rpc_pending_.erase(it);
+  if (!r.status.ok()) {
+    reply(p.client, p.request_id, r.status, {}, out_, false);
+    return;
+  }
+  if (!p.cache_key.empty() && p.cache_ttl.ns > 0 && r.answer.error.empty()) {
+    if (query_cache_.size() >= options_.query_cache_entries_max) {
+      // Full: drop the entry closest to expiring.
+      auto victim = query_cache_.begin();
+      for (auto c = query_cache_.begin(); c != query_cache_.end(); ++c) {
+        if (c->second.first < victim->second.first) victim = c;
+      }
+      query_cache_.erase(victim);
+    }
+    query_cache_[p.cache_key] = {now_ + p.cache_ttl, r.answer};
+  }
+  reply(p.client, p.request_id, {}, r.answer, out_, false);
+}
+
+void BrokerNode::expire_rpcs() {
+  for (auto it = rpc_pending_.begin(); it != rpc_pending_.end();) {
+    if (it->second.deadline > now_) {
+      ++it;
+      continue;
+    }
+    reply(it->second.client, it->second.request_id, Status(Code::timeout, "no response before the timeout"), {}, out_,
+          false);
+    it = rpc_pending_.erase(it);
+  }
+  for (auto it = rpc_serving_.begin(); it != rpc_serving_.end();) {
+    it = it->second.deadline <= now_ ? rpc_serving_.erase(it) : std::next(it);
+  }
+  for (auto it = query_cache_.begin(); it != query_cache_.end();) {
+    it = it->second.first <= now_ ? query_cache_.erase(it) : std::next(it);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Registry
+
+Registry BrokerNode::local_registry() const {
+  std::set<std::string> groups;
+  for (const auto& [key, sub] : event_subs_) {
+    if (!sub.group.empty()) groups.insert(group_key(sub.pattern, sub.group));
+  }
+  std::set<std::string> responders;
+  for (const auto& [key, sub] : rpc_subs_) responders.insert(rpc_key(sub.kind, sub.channel));
+  return Registry{registry_generation_, {groups.begin(), groups.end()}, {responders.begin(), responders.end()}};
+}
+
+void BrokerNode::send_registry(bool force) {
+  Registry now = local_registry();
+  const bool changed = now.event_groups != last_registry_.event_groups || now.responders != last_registry_.responders;
+  if (changed) {
+    now.generation = ++registry_generation_;
+  } else if (!force && now_ < registry_sent_ + options_.registry_interval) {
+    return;
+  }
+  last_registry_ = now;
+  registry_sent_ = now_;
+  for (const NodeId peer : peers()) send(peer, now);
+}
+
+// ---------------------------------------------------------------------------
+
+std::string describe(const Message& message) {
+  return std::visit(
+      Overloaded{
+          [](const raft::Message& m) { return raft::describe(m); },
+          [](const ClientRequest& r) { return "request#" + std::to_string(r.request_id); },
+          [](const ClientReply& r) { return "reply#" + std::to_string(r.request_id) + " " + code_name(r.status.code()); },
+          [](const EventDelivery& d) { return "event " + d.message.channel + " " + d.message.id; },
+          [](const StoreDelivery& d) { return "store " + d.message.channel + " #" + std::to_string(d.message.seq); },
+          [](const RpcIncoming& r) { return "rpc-in#" + std::to_string(r.rpc_id); },
+          [](const Forward& f) { return "forward#" + std::to_string(f.forward_id) + " " + broker::command_name(f.command); },
+          [](const ForwardReply& r) { return "forward-reply#" + std::to_string(r.forward_id); },
+          [](const EventFanout& f) { return "fanout " + f.event.channel; },
+          [](const Registry& r) { return "registry g" + std::to_string(r.generation); },
+          [](const RpcForward& f) { return "rpc-forward#" + std::to_string(f.rpc_id); },
+          [](const RpcReturn& r) { return "rpc-return#" + std::to_string(r.rpc_id); },
+      },
+      message);
+}
+
+}  // namespace sluice::node
