@@ -38,7 +38,8 @@ Options:
   --clients N            simulated clients (default: drawn, 1 to 4; 0 = idle)
   --think D              longest client pause between requests (default 50ms)
   --protocol P           raft (default): Raft with a replicated key-value
-                         store; toy: the primary-backup demonstration
+                         store; broker: the broker, clients of all five
+                         patterns and their checkers; toy: the primary-backup demonstration
                          protocol; naive: the same, acknowledging writes
                          before they are durable (the simulator must catch it)
   --liveness-bound D     how long the healed cluster has to serve and converge
@@ -119,7 +120,7 @@ Args parse(int argc, char** argv) {
       if (!parse_profile(value(), &p)) usage_error("--faults takes none, network, disk, process, clock or all");
       a.spec.faults = p;
     } else if (flag == "--protocol") {
-      if (!parse_protocol(value(), &a.spec.protocol)) usage_error("--protocol takes raft, toy or naive");
+      if (!parse_protocol(value(), &a.spec.protocol)) usage_error("--protocol takes raft, broker, toy or naive");
     } else if (flag == "--trace") {
       a.spec.trace_path = value();
     } else if (flag == "--history") {
@@ -224,10 +225,15 @@ int main(int argc, char** argv) {
   }
   std::printf("  code probes (runs that reached each):\n");
   // The simulator's own probes and those of the protocol under test.
-  const std::string own_prefix = args.spec.protocol == Protocol::raft ? "raft_" : "toy_";
+  // The broker runs on Raft: both catalogues apply.
+  const std::vector<std::string> own = args.spec.protocol == Protocol::raft     ? std::vector<std::string>{"raft_"}
+                                       : args.spec.protocol == Protocol::broker ? std::vector<std::string>{"raft_", "broker_"}
+                                                                                : std::vector<std::string>{"toy_"};
   for (std::size_t i = 0; i < kProbeCount; ++i) {
     const std::string name(kProbeCatalogue[i].name);
-    if (name.rfind("sim_", 0) != 0 && name.rfind(own_prefix, 0) != 0) continue;
+    bool shown = name.rfind("sim_", 0) == 0;
+    for (const std::string& prefix : own) shown = shown || name.rfind(prefix, 0) == 0;
+    if (!shown) continue;
     std::printf("    %-40s %6llu  %s\n", std::string(kProbeCatalogue[i].name).c_str(),
                 static_cast<unsigned long long>(runs_hitting[i]),
                 std::string(kProbeCatalogue[i].description).c_str());

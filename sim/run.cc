@@ -7,6 +7,7 @@
 
 #include "sim/buggify.h"
 #include "sim/cluster.h"
+#include "sim/broker/run_broker.h"
 #include "sim/raftkv/run_raft.h"
 #include "sim/toy/workload.h"
 
@@ -196,6 +197,7 @@ void run_toy(const RunSpec& spec, Setup& setup, World& w, RunResult& result) {
 const char* protocol_name(Protocol protocol) {
   switch (protocol) {
     case Protocol::raft: return "raft";
+    case Protocol::broker: return "broker";
     case Protocol::toy: return "toy";
     case Protocol::naive: return "naive";
   }
@@ -203,7 +205,7 @@ const char* protocol_name(Protocol protocol) {
 }
 
 bool parse_protocol(const std::string& text, Protocol* out) {
-  for (Protocol p : {Protocol::raft, Protocol::toy, Protocol::naive}) {
+  for (Protocol p : {Protocol::raft, Protocol::broker, Protocol::toy, Protocol::naive}) {
     if (text == protocol_name(p)) {
       *out = p;
       return true;
@@ -237,6 +239,10 @@ RunResult run_one(const RunSpec& spec) {
                              setup.duration, setup.profile, spec.raft_batching, spec.history_path};
       run_raft(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                world.cluster_options, result);
+    } else if (spec.protocol == Protocol::broker) {
+      BrokerRunOptions options{setup.duration, spec.liveness_bound, setup.profile, spec.clients};
+      run_broker(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
+                 world.cluster_options, result);
     } else {
       run_toy(spec, setup, world, result);
     }

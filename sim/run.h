@@ -17,9 +17,10 @@
 
 namespace sluice::sim {
 
-// The protocol under test: Raft with a replicated key-value store, or the
-// primary-backup demonstration protocol in its correct or naive mode.
-enum class Protocol { raft, toy, naive };
+// The protocol under test: Raft with a replicated key-value store, the
+// broker (Raft plus all five messaging patterns), or the primary-backup
+// demonstration protocol in its correct or naive mode.
+enum class Protocol { raft, broker, toy, naive };
 const char* protocol_name(Protocol protocol);
 bool parse_protocol(const std::string& text, Protocol* out);
 

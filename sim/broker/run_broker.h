@@ -1,0 +1,24 @@
+// One simulation run of the broker: a Raft-replicated BrokerNode cluster
+// with clients of all five patterns, a safety phase under faults (Raft
+// invariants after every event), a liveness phase after healing (queues
+// drain, subscribers catch up, replicas converge), then the history checks.
+#pragma once
+
+#include "sim/cluster.h"
+#include "sim/faults.h"
+#include "sim/run.h"
+
+namespace sluice::sim {
+
+struct BrokerRunOptions {
+  Duration duration = Duration::seconds(10);
+  Duration liveness_bound = Duration::seconds(30);
+  FaultProfile profile = FaultProfile::all;
+  std::optional<int> clients;  // 0: no clients
+};
+
+void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig faults, Scheduler& scheduler,
+                Trace& trace, SimNetwork& network, Rng& rng, Hooks hooks, const ClusterOptions& cluster_options,
+                RunResult& result);
+
+}  // namespace sluice::sim
