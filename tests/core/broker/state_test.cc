@@ -49,6 +49,7 @@ TEST(Queue, SendRepliesWithIdsSequencesAndTheStamp) {
   EXPECT_EQ(d.message.channel, "q");
   EXPECT_EQ(d.message.timestamp, seconds(3));
   EXPECT_EQ(d.receive_count, 1u);
+  EXPECT_EQ(d.delivered_at, seconds(3));
   EXPECT_EQ(d.visible_again_at, seconds(3 + 30)) << "the default visibility";
   EXPECT_EQ(d.dead_letter_reason, "");
 }
