@@ -13,6 +13,7 @@ constexpr std::uint8_t kRecordVersion = 1;
 const std::string kMetaKey = "m";
 
 Status unavailable(std::string m) { return Status(Code::unavailable, std::move(m)); }
+Status corruption(std::string m) { return Status(Code::corruption, "broker state: " + std::move(m)); }
 
 std::string channel_key(Kind kind, const std::string& name) {
   std::string k = "C";
@@ -859,39 +860,70 @@ Status BrokerState::load_record(std::string_view key, std::string_view value) {
 }
 
 // Derives what records do not hold: counts, ready sets, timers, receipts,
-// store bounds, the dedup age index.
+// store bounds, the dedup age index. Records come from a disk or a peer:
+// whatever the derived structures assert must be checked here first, so a
+// damaged record is refused as corruption instead of stopping the process.
 Status BrokerState::finish_load() {
+  if (Status s = finish_queues(); !s.ok()) return s;
+  if (Status s = finish_stores(); !s.ok()) return s;
+  if (Status s = finish_dedup(); !s.ok()) return s;
+  age_retained_ = 0;
+  for (const auto& [name, s] : stores_) {
+    if (s.stats.retention.age_max.ns > 0) age_retained_++;
+  }
+  return {};
+}
+
+Status BrokerState::finish_queues() {
   for (auto& [name, qu] : queues_) {
+    if (qu.next_seq == 0) return corruption("queue channel has no next sequence");
     for (auto& [seq, q] : qu.messages) {
-      if (seq >= qu.next_seq) return Status(Code::corruption, "queue message past its channel's next sequence");
+      if (seq >= qu.next_seq) return corruption("queue message past its channel's next sequence");
+      if (Status s = check_delivery(q); !s.ok()) return s;
       qu.stats.bytes += message_bytes(q.m);
       place(name, qu, q);
     }
   }
+  return {};
+}
+
+// The delivery state of a loaded message must be one apply could have left.
+Status BrokerState::check_delivery(const QueueMessage& q) const {
+  const bool in_flight = q.phase == QueueMessage::Phase::in_flight;
+  if (in_flight && q.receipt == 0) return corruption("queue message in flight without a receipt");
+  if (!in_flight && q.receipt != 0) return corruption("queue message not in flight has a receipt");
+  if (q.receipt >= next_receipt_) return corruption("queue message has a receipt not yet handed out");
+  if (in_flight && receipts_.contains(q.receipt)) return corruption("two queue messages share a receipt");
+  return {};
+}
+
+Status BrokerState::finish_stores() {
   for (auto& [name, s] : stores_) {
+    if (s.next_seq == 0) return corruption("events store has no next sequence");
     for (std::size_t i = 0; i < s.log.size(); ++i) {
-      if (i > 0 && s.log[i].seq != s.log[i - 1].seq + 1) return Status(Code::corruption, "events store has a gap");
+      if (s.log[i].seq == 0) return corruption("events store message has sequence 0");
+      if (i > 0 && s.log[i].seq != s.log[i - 1].seq + 1) return corruption("events store has a gap");
       s.stats.bytes += message_bytes(s.log[i]);
     }
     if (!s.log.empty() && s.log.back().seq >= s.next_seq) {
-      return Status(Code::corruption, "store message past its channel's next sequence");
+      return corruption("store message past its channel's next sequence");
     }
     s.stats.count = s.log.size();
     s.stats.first_seq = s.log.empty() ? s.next_seq : s.log.front().seq;
     s.stats.last_seq = s.next_seq - 1;
   }
+  return {};
+}
+
+Status BrokerState::finish_dedup() {
   for (const auto& [key, d] : dedup_) {
     // Keys are remembered when applied, at the clock of the time.
     if (d.order.first > applied_.value() || d.at > clock_) {
-      return Status(Code::corruption, "idempotency key remembered after the applied index");
+      return corruption("idempotency key remembered after the applied index");
     }
     if (!dedup_by_age_.emplace(d.order, key).second) {
-      return Status(Code::corruption, "two idempotency keys remembered at one position");
+      return corruption("two idempotency keys remembered at one position");
     }
-  }
-  age_retained_ = 0;
-  for (const auto& [name, s] : stores_) {
-    if (s.stats.retention.age_max.ns > 0) age_retained_++;
   }
   return {};
 }

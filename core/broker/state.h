@@ -251,6 +251,10 @@ class BrokerState {
   void each_record(F emit) const;
   Status load_record(std::string_view key, std::string_view value);
   Status finish_load();
+  Status finish_queues();
+  Status check_delivery(const QueueMessage& q) const;
+  Status finish_stores();
+  Status finish_dedup();
 
   LogIndex applied_{0};
   Timestamp clock_;
