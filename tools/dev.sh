@@ -4,7 +4,8 @@
 #
 #   tools/dev.sh run              build, then run the main demo (a simulation)
 #   tools/dev.sh test             build, then run the default test suite
-#   tools/dev.sh swarm [A..B]     a long swarm (default seeds 1..10000)
+#   tools/dev.sh swarm [A..B]     a long Raft swarm (default seeds 1..10000)
+#   tools/dev.sh swarm-broker [A..B]  a long broker swarm, all five patterns (default 1..10000)
 #   tools/dev.sh asan             build with ASan+UBSan in build-asan, run the unit tests
 #   tools/dev.sh bench            build, then run the simulator benchmarks
 set -euo pipefail
@@ -33,6 +34,9 @@ case "$cmd" in
     echo
     echo "== A swarm of 200 seeds, each drawing its own cluster and fault rates =="
     "$build_dir/sim/sluice-sim" --seeds "$seed..$((seed + 199))" | grep -v '^\['  
+    echo
+    echo "== The broker: all five messaging patterns under faults, one seed =="
+    "$build_dir/sim/sluice-sim" --protocol broker --seed "$seed"
     cat <<MSG
 
 Try next:
@@ -48,6 +52,10 @@ MSG
   swarm)
     build "$build_dir"
     "$build_dir/sim/sluice-sim" --seeds "${2:-1..10000}"
+    ;;
+  swarm-broker)
+    build "$build_dir"
+    "$build_dir/sim/sluice-sim" --protocol broker --seeds "${2:-1..10000}"
     ;;
   asan)
     build build-asan -DSLUICE_SANITIZE=ON -DSLUICE_BUILD_BENCH=OFF

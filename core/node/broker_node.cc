@@ -27,10 +27,17 @@ Result<std::unique_ptr<BrokerNode>> BrokerNode::open(const BrokerOptions& option
   // skip those the loaded state already applied.
   auto state = broker::BrokerState::load(store);
   if (!state.ok()) return state.status();
+  // Ids this node hands to peers (forwards, RPCs) start at a random base
+  // per incarnation: a late answer to the previous incarnation's request
+  // must not match a new request that reused its id.
+  const std::uint64_t id_base = (rng.next_u64() & 0xffffffffULL) << 32;
   auto raft = raft::Node::open(options.raft, voters, store, rng);
   if (!raft.ok()) return raft.status();
-  return std::unique_ptr<BrokerNode>(
-      new BrokerNode(options, std::move(raft).value(), std::move(state).value()));
+  auto node = std::unique_ptr<BrokerNode>(new BrokerNode(options, std::move(raft).value(), std::move(state).value()));
+  node->next_forward_ = id_base + 1;
+  node->next_rpc_ = id_base + 1;
+  node->next_serving_ = id_base + 1;
+  return node;
 }
 
 // ---------------------------------------------------------------------------
@@ -78,6 +85,7 @@ void BrokerNode::tick(Timestamp now) {
     }
     const Origin origin = it->second.origin;
     it = forwards_.erase(it);
+    CODE_PROBE(options_.raft.hooks, true, broker_forward_timed_out);
     finish(origin, Status(Code::timeout, "no answer from the leader in time; the write may or may not have happened"),
            out_, false);
   }
@@ -157,7 +165,7 @@ void BrokerNode::on_write(NodeId client, std::uint64_t request_id, Write write) 
       return;
     }
     const std::uint64_t park_id = next_park_++;
-    parked_[park_id] = Parked{client, request_id, *receive, now_ + write.wait, false, now_};
+    parked_[park_id] = Parked{client, request_id, *receive, now_ + write.wait, false, now_, 0};
     attempt_receive(park_id);
     return;
   }
@@ -188,6 +196,7 @@ void BrokerNode::submit(Origin origin, broker::Command command) {
            out_, false);
     return;
   }
+  CODE_PROBE(options_.raft.hooks, true, broker_write_forwarded);
   const std::uint64_t id = next_forward_++;
   forwards_[id] = Forwarded{std::move(origin), now_ + options_.forward_timeout};
   send(leader, Forward{id, std::move(command)});
@@ -243,6 +252,7 @@ void BrokerNode::on_forward_reply(const ForwardReply& r) {
 void BrokerNode::attempt_receive(std::uint64_t park_id) {
   Parked& p = parked_.at(park_id);
   p.attempting = true;
+  p.attempts++;
   submit(ParkOrigin{park_id}, p.receive);
 }
 
@@ -255,6 +265,7 @@ void BrokerNode::on_receive_result(std::uint64_t park_id, const Result<broker::R
   const bool got = result.ok() && !std::get<broker::ReceiveResult>(result.value()).deliveries.empty();
   const bool definite_error = !result.ok() && result.status().code() != Code::unavailable;
   if (got || definite_error || now_ >= p.deadline) {
+    CODE_PROBE(options_.raft.hooks, got && p.attempts > 1, broker_receive_waited_then_served);
     if (result.ok()) {
       reply(p.client, p.request_id, {}, result.value(), out, after_persist);
     } else if (definite_error) {
@@ -299,6 +310,7 @@ void BrokerNode::propose_internal() {
     command = broker::Configure{wanted};
   } else if (const auto due = state_.next_timer(); due.has_value() && *due <= now_) {
     command = broker::Tick{};
+    CODE_PROBE(options_.raft.hooks, true, broker_timer_tick_proposed);
   } else if (state_.has_age_retention() && now_ >= last_age_tick_ + options_.age_tick_interval) {
     command = broker::Tick{};
     last_age_tick_ = now_;
@@ -347,6 +359,7 @@ void BrokerNode::restore(const raft::Snapshot& snapshot, Output<Message>& out) {
   auto state = broker::BrokerState::restore(snapshot.data, out.persist);
   SLUICE_ASSERT(state.ok(), "a snapshot that Raft verified must decode");
   state_ = std::move(state).value();
+  CODE_PROBE(options_.raft.hooks, true, broker_state_from_snapshot);
   SLUICE_ASSERT(state_.applied() == snapshot.index, "the snapshot's state is as of its index");
   // Whether our proposals up to here were applied is unknown now.
   for (auto it = waiting_.begin(); it != waiting_.end() && it->first <= snapshot.index;) {
@@ -361,7 +374,11 @@ void BrokerNode::restore(const raft::Snapshot& snapshot, Output<Message>& out) {
 }
 
 void BrokerNode::apply(const LogEntry& entry, Output<Message>& out) {
-  if (entry.index <= state_.applied()) return;  // applied before a restart: the state is loaded
+  if (entry.index <= state_.applied()) {
+    // Applied before a restart: the loaded state has it.
+    CODE_PROBE(options_.raft.hooks, true, broker_state_loaded_on_restart);
+    return;
+  }
   const std::uint64_t term = entry.term.value();
   std::uint64_t chain = fnv1a64(&term, sizeof term, state_.applied_chain());
   state_.set_applied_chain(fnv1a64(entry.data.data(), entry.data.size(), chain));
@@ -383,6 +400,7 @@ void BrokerNode::apply(const LogEntry& entry, Output<Message>& out) {
   if (!waiting) return;
   if (waiting->term != entry.term) {
     // Another leader's entry took the index of ours: ours is gone for good.
+    CODE_PROBE(options_.raft.hooks, true, broker_write_lost_to_new_leader);
     finish(waiting->origin, Status(Code::unavailable, "leadership changed; the write was not applied"), out, false);
     return;
   }

@@ -96,6 +96,7 @@ class BrokerNode {
     Timestamp deadline;
     bool attempting = false;
     Timestamp retry_at;
+    std::uint32_t attempts = 0;
   };
   struct StoreSub {
     std::string channel;

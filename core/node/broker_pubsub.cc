@@ -142,7 +142,10 @@ void BrokerNode::publish_event(NodeId client, std::uint64_t request_id, const Pu
 }
 
 void BrokerNode::deliver_event(const StoredMessage& event, const std::map<std::string, NodeId>& groups) {
-  if (!recent_events_.insert(event.id).second) return;  // a duplicate fanout
+  if (!recent_events_.insert(event.id).second) {
+    CODE_PROBE(options_.raft.hooks, true, broker_event_fanout_duplicate_dropped);
+    return;
+  }
   recent_order_.push_back(event.id);
   if (recent_order_.size() > kRecentEventsMax) {
     recent_events_.erase(recent_order_.front());

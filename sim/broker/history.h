@@ -26,7 +26,7 @@ struct Workload::History {
     std::string body;
     broker::Delivery d;
     Timestamp client_time;
-    bool rejected = false;
+    bool rejected = false;  // a reject was sent (it may have taken effect)
     bool ack_attempted = false;
     bool acked = false;  // an ack reply confirmed this receipt
     Timestamp acked_time;
