@@ -26,6 +26,7 @@ struct Workload::Client {
   Rng rng;
   NodeId node = kNoNode;           // connected to
   std::uint64_t incarnation = 0;   // of that node when we connected
+  std::uint64_t connection = 0;    // bumped by every new connection
   Timestamp stop;
   bool draining = false;
   std::uint64_t next_request = 1;
@@ -58,6 +59,7 @@ struct Workload::Client {
     const NodeId old = node;
     const bool was_connected = connected();
     node = to != kNoNode ? to : pick(rng, cluster().servers());
+    if (old != node || !was_connected) connection++;
     if (was_connected && old != node) {
       const NodeId me = id;
       cluster().act(old, [me](node::BrokerNode& n) { n.disconnect(me); });
@@ -420,14 +422,19 @@ struct EventSubscriber final : Workload::Client {
   // Unsubscribes that did not reach the subscription's node (it answered
   // from elsewhere, or not at all): the node may still deliver to them.
   std::set<std::uint64_t> abandoned;
+  // The connection each subscription was made on: a closed connection's
+  // subscriptions deliver nothing on a new one, even to the same node.
+  std::map<std::uint64_t, std::uint64_t> sub_connection;
   std::map<std::uint64_t, std::set<std::string>> seen;
   void start() override { subscribe(); }
   void subscribe() {
     connect();
     const std::uint64_t s = next_sub++;
     active.insert(s);
+    sub_connection[s] = connection;
     request(node::SubscribeEvents{s, pattern, group},
             [this, s](const ClientReply& r) {
+              sub_connection[s] = connection;  // a retry may have made it on another connection
               if (!r.status.ok()) {
                 active.erase(s);
                 after(Duration::millis(100), [this] { subscribe(); });
@@ -459,6 +466,7 @@ struct EventSubscriber final : Workload::Client {
     const auto* d = std::get_if<node::EventDelivery>(&m);
     if (d == nullptr) return;
     const std::string& eid = d->message.id;
+    if (sub_connection[d->sub_id] != connection) return;  // made on a connection since closed
     if (!active.contains(d->sub_id) && !abandoned.contains(d->sub_id)) {
       h().fail("event " + eid + " delivered to a subscription that had ended");
     }
