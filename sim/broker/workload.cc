@@ -341,6 +341,10 @@ struct StoreSubscriber final : Workload::Client {
     const std::uint64_t s = next_sub++;
     pending_sub = s;
     node::StoreStart start = first_start;
+    // A "new only" subscriber that came after the last publish would wait
+    // for ever: once writers stop, one that saw nothing replays from the
+    // first message instead.
+    if (stream.seen.empty() && draining) start = {node::StartFrom::first, 0, {}, {}};
     if (!stream.seen.empty()) start = {node::StartFrom::sequence, stream.seen.back().seq + 1, {}, {}};
     expect = start.from == node::StartFrom::sequence ? std::max<std::uint64_t>(start.seq, 1) : 0;
     if (start.from == node::StartFrom::first) expect = 1;
