@@ -80,6 +80,19 @@ Status check_key(const IdempotencyKey& key, const MessageIn& m, const Limits& li
   return {};
 }
 
+// Configure changes every replica at once: a zero or negative value from a
+// mistyped node configuration would refuse every send, or redeliver every
+// message at once, cluster-wide.
+Status check_state_limits(const StateLimits& l, const Limits& limits) {
+  if (l.queue_messages_max == 0) return invalid("queue_messages_max must be positive");
+  if (l.channels_max == 0) return invalid("channels_max must be positive");
+  if (l.dedup_window.ns < 0) return invalid("dedup window is negative");
+  if (l.visibility_default.ns <= 0) return invalid("default visibility must be positive");
+  if (Status s = check_duration("default visibility", l.visibility_default, limits.visibility_max); !s.ok()) return s;
+  if (l.store_retention.age_max.ns < 0) return invalid("retention age is negative");
+  return {};
+}
+
 }  // namespace
 
 StateLimits state_limits(const Limits& limits) {
@@ -327,7 +340,7 @@ Status validate(const Command& command, const Limits& limits) {
             if (c.retention.age_max.ns < 0) return invalid("retention age is negative");
             return validate_channel(c.channel);
           },
-          [&](const Configure&) -> Status { return {}; },
+          [&](const Configure& c) -> Status { return check_state_limits(c.limits, limits); },
           [&](const Tick&) -> Status { return {}; },
       },
       command);

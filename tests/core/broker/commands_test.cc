@@ -253,6 +253,24 @@ TEST(Validate, IdempotencyKeys) {
   EXPECT_EQ(error(QueueSend{{item(), i}}, limits), "deduplication by message id needs a message id");
 }
 
+TEST(Validate, ConfigureRefusesLimitsThatWouldBreakEveryQueue) {
+  const StateLimits good = state_limits(Limits{});
+  EXPECT_EQ(error(Configure{good}), "");
+  auto with = [&](auto change) {
+    StateLimits l = good;
+    change(l);
+    return error(Configure{l});
+  };
+  EXPECT_EQ(with([](StateLimits& l) { l.queue_messages_max = 0; }), "queue_messages_max must be positive");
+  EXPECT_EQ(with([](StateLimits& l) { l.channels_max = 0; }), "channels_max must be positive");
+  EXPECT_EQ(with([](StateLimits& l) { l.dedup_window = Duration{-1}; }), "dedup window is negative");
+  EXPECT_EQ(with([](StateLimits& l) { l.dedup_window = Duration{}; }), "") << "no deduplication is a choice";
+  EXPECT_EQ(with([](StateLimits& l) { l.visibility_default = Duration{}; }), "default visibility must be positive");
+  EXPECT_EQ(with([](StateLimits& l) { l.visibility_default = Limits{}.visibility_max + Duration::seconds(1); }),
+            "default visibility 43201.000s is over the limit of 43200.000s");
+  EXPECT_EQ(with([](StateLimits& l) { l.store_retention.age_max = Duration{-1}; }), "retention age is negative");
+}
+
 TEST(Validate, ChannelsOfOtherCommands) {
   EXPECT_EQ(error(QueueReceive{"a..b", 1, {}, ""}), "channel name 'a..b' has an empty level");
   EXPECT_EQ(error(QueuePurge{""}), "channel name is empty");
