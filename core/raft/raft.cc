@@ -233,7 +233,17 @@ void Node::become_leader() {
 
 void Node::start_election(bool pre, bool transfer) {
   if (role() == Role::leader || poisoned_) return;
-  if (!config_.is_voter(options_.self)) return;
+  if (!config_.is_voter(options_.self)) {
+    // Not in our latest configuration. While that configuration is
+    // uncommitted we may still be needed (Raft thesis 4.2.2): a leader that
+    // removed itself and stepped down before the change committed may hold
+    // the only log the others would vote for. Found by the simulator's
+    // leader monitor: such a node never campaigned, and its group waited
+    // for ever.
+    const bool still_needed = config_index() > commit_ && config_as_of(commit_).is_voter(options_.self);
+    CODE_PROBE(options_.hooks, still_needed, raft_removed_node_campaigned_before_commit);
+    if (!still_needed) return;
+  }
   CODE_PROBE(options_.hooks, config_index() > commit_, raft_election_during_config_change);
   become_candidate(pre);
   const Term campaign_term = pre ? term_.next() : term_;

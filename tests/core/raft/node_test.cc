@@ -388,6 +388,34 @@ TEST(RaftNode, ARemovedLeaderStepsDownAndTheRestElectANewOne) {
   EXPECT_NE(h.node(1).role(), Role::leader) << "a removed node never campaigns";
 }
 
+// Raft thesis 4.2.2: a server outside its own latest configuration still
+// campaigns until that configuration commits. Here leader 2 removes itself
+// from {1, 2}; the joint configuration commits, but the final one ({1}) is
+// cut off on its way to 1, and 2 steps down (CheckQuorum). 1 cannot win: 2
+// holds the longer log and refuses it. Only 2 can lead, to commit {1} and
+// hand over. (The simulator's leader monitor found this: the group waited
+// for ever.)
+TEST(RaftNode, ALeaderThatRemovedItselfCampaignsUntilTheChangeCommits) {
+  Harness h(2);
+  h.node(2).campaign();
+  h.stabilize();
+  ASSERT_EQ(h.node(2).role(), Role::leader);
+  ASSERT_TRUE(h.node(2).change_membership(ids({1})).ok());
+  h.deliver_round();  // the joint configuration reaches 1
+  h.deliver_round();  // 1's answer commits it; 2 appends {1}
+  ASSERT_EQ(h.node(2).config().incoming, ids({1}));
+  ASSERT_TRUE(h.node(1).config().joint());
+  h.cut_link(1, 2);
+  h.tick_all(60);
+  EXPECT_NE(h.node(2).role(), Role::leader) << "CheckQuorum deposed it";
+  h.heal();
+  h.tick_all(200);
+  EXPECT_EQ(h.node(1).role(), Role::leader);
+  EXPECT_EQ(h.node(1).config(), (JointConfig{ids({1}), {}}));
+  EXPECT_EQ(h.node(1).commit(), h.node(1).last_index());
+  EXPECT_NE(h.node(2).role(), Role::leader);
+}
+
 TEST(RaftNode, ConfigurationsSurviveRestartsAndSnapshots) {
   Harness h(3);
   h.node(1).campaign();
