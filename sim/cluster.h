@@ -59,6 +59,9 @@ class ClusterBase {
   virtual SimClock& clock(NodeId id) = 0;
 
   const std::vector<NodeId>& servers() const { return options_.servers; }
+  // Bumped whenever a process crashes, starts, pauses or resumes, so that
+  // observers (the connectivity oracle) recompute only when something changed.
+  std::uint64_t process_generation() const { return process_generation_; }
   Scheduler& scheduler() { return *scheduler_; }
   SimNetwork& network() { return *network_; }
   Trace& trace() { return *trace_; }
@@ -71,6 +74,7 @@ class ClusterBase {
   Rng rng_;
   Hooks hooks_;
   ClusterOptions options_;
+  std::uint64_t process_generation_ = 0;
 };
 
 template <StepMachine Node>
@@ -117,6 +121,7 @@ class SimCluster final : public ClusterBase {
     trace_->event(scheduler_->now(), "proc.crash").u("node", id.value())
         .u("unsynced", p.disk.unsynced_batches());
     p.state = ProcessState::down;
+    ++process_generation_;
     p.node.reset();
     ++p.incarnation;
     p.deferred.clear();
@@ -146,6 +151,7 @@ class SimCluster final : public ClusterBase {
     trace_->event(scheduler_->now(), "proc.start").u("node", id.value()).u("wiped", empty_disk ? 1 : 0);
     p.node = std::move(node).value();
     p.state = ProcessState::running;
+    ++process_generation_;
     ++p.incarnation;
     schedule_tick(p);
     drive_and_supervise(p);
@@ -156,6 +162,7 @@ class SimCluster final : public ClusterBase {
     if (p.state != ProcessState::running) return;
     trace_->event(scheduler_->now(), "proc.pause").u("node", id.value());
     p.state = ProcessState::paused;
+    ++process_generation_;
   }
 
   void resume(NodeId id) override {
@@ -163,6 +170,7 @@ class SimCluster final : public ClusterBase {
     if (p.state != ProcessState::paused) return;
     trace_->event(scheduler_->now(), "proc.resume").u("node", id.value()).u("deferred", p.deferred.size());
     p.state = ProcessState::running;
+    ++process_generation_;
     const std::uint64_t incarnation = p.incarnation;
     while (!p.deferred.empty() && p.incarnation == incarnation && p.state == ProcessState::running) {
       auto action = std::move(p.deferred.front());

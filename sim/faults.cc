@@ -122,7 +122,11 @@ void FaultInjector::network_fault() {
       if (epoch == epoch_) cluster_->network().heal();
     });
   };
-  switch (uniform_below(rng_, 6)) {
+  // Kind 5, the partial partition, only where enabled: the lossy stretch
+  // (the default case) then takes its place.
+  std::uint64_t kind = uniform_below(rng_, config_.partial_partition ? 7 : 6);
+  if (!config_.partial_partition && kind == 5) kind = 6;
+  switch (kind) {
     case 0: {  // majority / minority
       const std::size_t minority = (nodes.size() - 1) / 2;
       std::vector<NodeId> a(nodes.begin(), nodes.begin() + static_cast<std::ptrdiff_t>(minority));
@@ -158,6 +162,27 @@ void FaultInjector::network_fault() {
         net.clog(other, nodes[0], cluster_->scheduler().now() + d);
       }
       count("net.clog");
+      break;
+    }
+    case 5: {
+      // The partial partition of Raft's liveness folklore: on five nodes, 4
+      // reaches only 1 and 5 reaches only 2, while 1, 2 and 3 reach each
+      // other. PreVote and CheckQuorum must keep 4 and 5 from deposing the
+      // leader that the others elect. Below four nodes, one link is cut.
+      auto cut = [&net](NodeId x, NodeId y) {
+        net.block(x, y);
+        net.block(y, x);
+      };
+      if (nodes.size() >= 4) {
+        for (NodeId other : nodes) {
+          if (other != nodes[0] && other != nodes[2]) cut(nodes[0], other);
+          if (other != nodes[1] && other != nodes[3] && other != nodes[0]) cut(nodes[1], other);
+        }
+      } else if (nodes.size() >= 2) {
+        cut(nodes[0], nodes[1]);
+      }
+      count("net.partial_partition");
+      heal_later();
       break;
     }
     default: {  // a lossy, duplicating, reordering stretch

@@ -29,6 +29,9 @@ struct FaultConfig {
   double loss_max = 0.0;
   double duplicate_max = 0.0;
   double reorder_max = 0.0;
+  // Adds the partial partition (see network_fault) to the network faults.
+  // Opt-in, so that protocols whose seeds predate it keep their draws.
+  bool partial_partition = false;
   // process
   double empty_disk_share = 0.0;  // of restarts that come back with an empty disk
   // disk

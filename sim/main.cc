@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::uint64_t> buggify_runs;  // site -> runs where it fired
   std::uint64_t collisions = 0;
   std::vector<std::string> failed_commands;
+  Duration longest_wait;  // raft: connected majority without a leader
+  std::uint64_t longest_wait_seed = 0;
 
   for (std::uint64_t seed = args.first; seed <= args.last; ++seed) {
     RunSpec spec = args.spec;
@@ -191,6 +193,10 @@ int main(int argc, char** argv) {
     events += r.events;
     for (std::size_t i = 0; i < kProbeCount; ++i) runs_hitting[i] += r.probes.hits[i] > 0;
     for (const auto& site : r.buggify_fired) ++buggify_runs[site];
+    if (r.longest_leaderless_wait > longest_wait) {
+      longest_wait = r.longest_leaderless_wait;
+      longest_wait_seed = seed;
+    }
     if (!r.ok()) {
       ++failures;
       failed_commands.push_back(r.reproduce);
@@ -217,6 +223,10 @@ int main(int argc, char** argv) {
               simulated_seconds / wall * (args.check_determinism ? 2 : 1));
   std::printf("  events          %llu\n", static_cast<unsigned long long>(events));
   std::printf("  failures        %llu\n", static_cast<unsigned long long>(failures));
+  if (args.spec.protocol == Protocol::raft) {
+    std::printf("  leaderless      %s longest wait of a connected majority for a leader (seed %llu; bound 10s)\n",
+                format_duration(longest_wait).c_str(), static_cast<unsigned long long>(longest_wait_seed));
+  }
   if (args.check_determinism) {
     std::printf("  nondeterminism  %llu seeds gave different hashes on two runs\n",
                 static_cast<unsigned long long>(nondeterministic));

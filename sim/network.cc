@@ -107,15 +107,22 @@ void SimNetwork::majorities_ring(const std::vector<NodeId>& ring) {
   trace_->event(scheduler_->now(), "net.majorities_ring").u("nodes", n);
 }
 
+Timestamp SimNetwork::clogged_until(NodeId from, NodeId to) const {
+  auto it = clogged_until_.find({from, to});
+  return it == clogged_until_.end() ? Timestamp{0} : it->second;
+}
+
 void SimNetwork::clog(NodeId from, NodeId to, Timestamp until) {
   Timestamp& t = clogged_until_[{from, to}];
   if (until > t) t = until;
+  ++generation_;
   trace_->event(scheduler_->now(), "net.clog").u("from", from.value()).u("to", to.value()).i("until", until.ns);
 }
 
 void SimNetwork::heal() {
   blocked_.clear();
   clogged_until_.clear();
+  ++generation_;
   trace_->event(scheduler_->now(), "net.heal");
 }
 

@@ -58,9 +58,25 @@ class SimNetwork {
   void send(NodeId from, NodeId to, std::string_view what, Deliver deliver);
 
   // Partitions. Every call adds blocked directions; heal() removes them all.
-  void block(NodeId from, NodeId to) { blocked_.insert({from, to}); }
-  void unblock(NodeId from, NodeId to) { blocked_.erase({from, to}); }
+  void block(NodeId from, NodeId to) {
+    blocked_.insert({from, to});
+    ++generation_;
+  }
+  void unblock(NodeId from, NodeId to) {
+    blocked_.erase({from, to});
+    ++generation_;
+  }
   bool is_blocked(NodeId from, NodeId to) const { return blocked_.count({from, to}) != 0; }
+  // Timestamp{0} when the link is not clogged.
+  Timestamp clogged_until(NodeId from, NodeId to) const;
+  // A message sent now would travel at once: neither blocked nor held by a
+  // clog (loss, being chance, does not close a link).
+  bool link_open(NodeId from, NodeId to, Timestamp now) const {
+    return !is_blocked(from, to) && clogged_until(from, to) <= now;
+  }
+  // Bumped by every change to partitions and clogs, so that observers
+  // (the connectivity oracle) recompute only when something changed.
+  std::uint64_t topology_generation() const { return generation_; }
   // Nothing crosses between a and b, in either direction.
   void partition(const std::vector<NodeId>& a, const std::vector<NodeId>& b);
   // n hears nothing from and reaches none of `others`.
@@ -90,6 +106,7 @@ class SimNetwork {
   std::map<std::pair<NodeId, NodeId>, Timestamp> clogged_until_;
   std::map<std::pair<NodeId, NodeId>, Timestamp> last_arrival_;  // FIFO floor per link
   NetworkStats stats_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace sluice::sim

@@ -97,6 +97,11 @@ Setup draw_setup(const RunSpec& spec) {
     s.link.latency = {Duration::millis(1), Duration::millis(5), Duration::millis(50), Duration::seconds(1)};
   }
   s.keys = static_cast<int>(uniform_between(draw, 1, 6));
+  // One Raft seed in ten has a 30 s safety phase, long enough for the
+  // leader monitor (a connected majority gets a leader within 10 s) to
+  // judge whole windows while faults are still on. Drawn last, so that no
+  // earlier draw moves.
+  if (spec.protocol == Protocol::raft && chance(draw, 0.1)) s.duration = spec.duration.value_or(Duration::seconds(30));
   return s;
 }
 
@@ -266,6 +271,10 @@ std::string format_report(const RunResult& r, bool verbose) {
       << "  events      " << r.events << "\n"
       << "  trace hash  " << hash << "\n"
       << "  operations  " << r.operations << " (" << r.acked_writes << " acknowledged writes)\n";
+  if (r.protocol == "raft") {
+    out << "  leaderless  " << format_duration(r.longest_leaderless_wait)
+        << " longest wait of a connected majority for a leader (bound 10s)\n";
+  }
   if (verbose) {
     out << "  fault rates " << r.fault_summary << "\n"
         << "  injected    " << (r.fault_counts.empty() ? "nothing" : r.fault_counts) << "\n";

@@ -59,6 +59,9 @@ struct RunResult {
   std::vector<std::string> buggify_fired;  // sites that fired at least once
   std::string fault_counts;
   std::string reproduce;
+  // raft: the longest time a connected majority waited for a leader
+  // (sim/raftkv/leader_monitor.h); the bound is 10 s.
+  Duration longest_leaderless_wait;
 
   bool ok() const { return violations.empty(); }
 };

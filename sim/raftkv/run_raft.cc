@@ -4,6 +4,7 @@
 
 #include "sim/check/linearizability.h"
 #include "sim/raftkv/invariants.h"
+#include "sim/raftkv/leader_monitor.h"
 #include "sim/raftkv/workload.h"
 
 namespace sluice::sim {
@@ -60,6 +61,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   // spares every node those two faults.
   faults.data_loss_protected = cluster_options.servers;
   faults.empty_disk_share = 0;
+  faults.partial_partition = true;
   result.fault_summary = faults.summary();
 
   // Some seeds get spare servers that start outside the group, and an
@@ -107,8 +109,12 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   FaultInjector injector(&cluster, rng.fork(), faults);
   raftkv::InvariantChecker invariants(&cluster);
   bool invariants_ok = true;
+  // Liveness under faults: never longer than 10 s without a leader while a
+  // majority is connected (sim/raftkv/leader_monitor.h).
+  raftkv::LeaderMonitor leader_monitor(&cluster, Duration::seconds(10));
   scheduler.set_after_event([&] {
     if (invariants_ok) invariants_ok = invariants.check();
+    leader_monitor.after_event();
   });
 
   // Operator actions during the safety phase: leadership transfers.
@@ -204,6 +210,8 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   scheduler.set_after_event(nullptr);
   trace.event(scheduler.now(), "run.end").u("events", scheduler.events_processed());
   for (const auto& v : invariants.violations()) result.violations.push_back("invariant: " + v);
+  if (leader_monitor.violation()) result.violations.push_back(*leader_monitor.violation());
+  result.longest_leaderless_wait = leader_monitor.longest_wait();
 
   if (!options.history_path.empty()) {
     if (std::FILE* f = std::fopen(options.history_path.c_str(), "w")) {

@@ -23,14 +23,14 @@ TEST(RaftSim, RegressionSeeds) {
       // A follower's appends were lost while it was down; the leader's
       // inflight window stayed full and it never sent to it again, so the
       // cluster did not converge after healing.
-      {"full inflight window stalls a follower", 13, ProbeId::raft_heartbeat_freed_inflight_slot},
-      {"full inflight window stalls a follower", 30, ProbeId::raft_heartbeat_freed_inflight_slot},
+      {"full inflight window stalls a follower", 2, ProbeId::raft_heartbeat_freed_inflight_slot},
+      {"full inflight window stalls a follower", 12, ProbeId::raft_heartbeat_freed_inflight_slot},
       // A duplicated put reached the leader twice: one copy was proposed,
       // the other refused by admission control, and the client took the
       // refusal for "did not happen" (a workload bug, found as seed 712:
       // refusals speak for one copy only; clients now retry the same
       // request id). These seeds have both refusals and duplicates.
-      {"a refused duplicate taken for a failed write", 61, ProbeId::raft_proposal_rejected_admission,
+      {"a refused duplicate taken for a failed write", 52, ProbeId::raft_proposal_rejected_admission,
        ProbeId::sim_message_duplicated},
       // A leader knew its joint configuration only from a snapshot (the
       // entry was compacted) and never left it: the cluster never
