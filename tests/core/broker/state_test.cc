@@ -286,6 +286,20 @@ TEST(Queue, MaxReceiveCountWithoutADeadLetterChannelDrops) {
   EXPECT_EQ(b.state.channels(Kind::queue), Strings{"q"});
 }
 
+// Both ends reached at once: the max receive count wins, so a message that
+// kept failing is kept for inspection rather than counted as merely late.
+TEST(Queue, OverItsMaxReceiveCountAndExpiredInFlightItIsDeadLettered) {
+  Broker b;
+  b.send("q", "m", With().expiration(secs(5)).max_receive_count(1).dead_letter("dlq"));
+  b.receive_one("q", secs(10));
+  b.at(10);
+  b.tick();
+  const QueueStats s = b.queue_stats("q");
+  EXPECT_EQ(s.dead_lettered, 1u);
+  EXPECT_EQ(s.expired, 0u);
+  EXPECT_EQ(b.receive_one("dlq").dead_letter_reason, "max receive count 1 reached");
+}
+
 TEST(Queue, StatsCountEveryTransition) {
   Broker b;
   b.apply_ok<SendResult>(QueueSend{{queue_item("q", "aa"), queue_item("q", "bbb"), queue_item("q", "c"),
