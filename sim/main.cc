@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
     bool shown = name.rfind("sim_", 0) == 0;
     for (const std::string& prefix : own) shown = shown || name.rfind(prefix, 0) == 0;
     if (!shown) continue;
-    std::printf("    %-40s %6llu  %s\n", std::string(kProbeCatalogue[i].name).c_str(),
+    std::printf("    %-44s %6llu  %s\n", std::string(kProbeCatalogue[i].name).c_str(),
                 static_cast<unsigned long long>(runs_hitting[i]),
                 std::string(kProbeCatalogue[i].description).c_str());
   }

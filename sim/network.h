@@ -67,6 +67,8 @@ class SimNetwork {
     ++generation_;
   }
   bool is_blocked(NodeId from, NodeId to) const { return blocked_.count({from, to}) != 0; }
+  // Some link is cut, in at least one direction.
+  bool partitioned() const { return !blocked_.empty(); }
   // Timestamp{0} when the link is not clogged.
   Timestamp clogged_until(NodeId from, NodeId to) const;
   // A message sent now would travel at once: neither blocked nor held by a

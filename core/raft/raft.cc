@@ -183,6 +183,11 @@ void Node::reset_election_timer() {
 }
 
 void Node::become_follower(Term term, NodeId leader, bool reset_timer) {
+  if (const auto* l = std::get_if<Leader>(&role_)) {
+    bool inflight = false;
+    for (const auto& [peer, pr] : l->progress) inflight = inflight || pr.inflights().count() > 0;
+    CODE_PROBE(options_.hooks, inflight, raft_leader_deposed_appends_inflight);
+  }
   if (term != term_) {
     SLUICE_ASSERT(term > term_, "terms never decrease");
     term_ = term;
@@ -514,6 +519,10 @@ LogIndex Node::find_conflict_hint(LogIndex prev, Term prev_term) const {
 }
 
 void Node::on_append(NodeId from, const AppendRequest& m) {
+  // Our tail was appended under an older term and is not known committed: a
+  // leader changed in the middle of replicating it. The new leader's log
+  // decides whether it stays.
+  CODE_PROBE(options_.hooks, last_index() > commit_ && last_term() < m.term, raft_new_leader_append_over_old_tail);
   if (role() != Role::follower) become_follower(term_, from);
   leader_ = from;
   election_elapsed_ = 0;

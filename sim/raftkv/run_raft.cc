@@ -112,9 +112,17 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   // Liveness under faults: never longer than 10 s without a leader while a
   // majority is connected (sim/raftkv/leader_monitor.h).
   raftkv::LeaderMonitor leader_monitor(&cluster, Duration::seconds(10));
+  // A snapshot installed while a partition is in force (issue 3's probe):
+  // the core counts installs, the network knows about partitions, so the
+  // two meet here, after the event that installed it.
+  std::uint64_t installs_seen = 0;
   scheduler.set_after_event([&] {
     if (invariants_ok) invariants_ok = invariants.check();
     leader_monitor.after_event();
+    if (hooks.probes != nullptr && hooks.probes->count(ProbeId::raft_snapshot_installed) != installs_seen) {
+      installs_seen = hooks.probes->count(ProbeId::raft_snapshot_installed);
+      CODE_PROBE(hooks, network.partitioned(), raft_snapshot_installed_during_partition);
+    }
   });
 
   // Operator actions during the safety phase: leadership transfers.
