@@ -43,7 +43,9 @@ TEST(BrokerSim, EveryProfilePassesAFewSeeds) {
       spec.protocol = Protocol::broker;
       const RunResult r = run_one(spec);
       EXPECT_TRUE(r.ok()) << format_report(r, true);
-      if (p == FaultProfile::none) EXPECT_GT(r.acked_writes, 0u) << "a fault-free run makes progress";
+      if (p == FaultProfile::none) {
+        EXPECT_GT(r.acked_writes, 0u) << "a fault-free run makes progress";
+      }
     }
   }
 }
