@@ -35,7 +35,7 @@ std::string FaultConfig::summary() const {
                 "reorder<=%.3f wipe=%.2f ioerr<=%.3f torn=%d",
                 network, disk, process, clock, format_duration(interval_mean).c_str(), loss_max,
                 duplicate_max, reorder_max, empty_disk_share, io_error_max, unsynced_may_survive);
-  return buf;
+  return std::string(buf) + (isolate_leader ? " isolate-leader" : "");
 }
 
 FaultConfig draw_fault_config(Rng& rng, FaultProfile profile) {
@@ -65,6 +65,7 @@ FaultInjector::FaultInjector(ClusterBase* cluster, Rng rng, FaultConfig config)
 
 void FaultInjector::start(Timestamp until) {
   until_ = until;
+  if (config_.isolate_leader) schedule_leader_isolation();
   if (!(config_.network || config_.disk || config_.process || config_.clock)) return;
   if (config_.disk) {
     for (NodeId id : cluster_->servers()) {
@@ -109,6 +110,45 @@ void FaultInjector::inject() {
     case 3: clock_fault(); break;
     default: SLUICE_ASSERT(false, "unknown fault family");
   }
+}
+
+void FaultInjector::isolate_leader() {
+  SLUICE_ASSERT(leader_finder_ != nullptr, "isolating the leader needs a leader finder");
+  const NodeId leader = leader_finder_();
+  if (leader == kNoNode) return;
+  std::vector<NodeId> others;
+  for (NodeId id : cluster_->servers()) {
+    if (id != leader) others.push_back(id);
+  }
+  cluster_->network().isolate(leader, others);
+  count("net.isolate_leader");
+  // Long enough for the others to elect a leader and commit writes.
+  const Duration d{uniform_between(rng_, Duration::millis(500).ns, Duration::seconds(3).ns)};
+  const std::uint64_t epoch = epoch_;
+  cluster_->scheduler().after(d, [this, epoch] {
+    if (epoch == epoch_) cluster_->network().heal();
+  });
+  // A pause stops its clock: when it resumes, still cut off, it believes
+  // it leads until CheckQuorum deposes it, and its clients are waiting.
+  if (chance(rng_, 0.5) && cluster_->state(leader) == ProcessState::running) {
+    cluster_->pause(leader);
+    count("proc.pause_leader");
+    const Duration paused{uniform_between(rng_, d.ns / 4, d.ns * 9 / 10)};
+    cluster_->scheduler().after(paused, [this, epoch, leader] {
+      if (epoch == epoch_) cluster_->resume(leader);
+    });
+  }
+}
+
+void FaultInjector::schedule_leader_isolation() {
+  const Duration gap{uniform_between(rng_, Duration::seconds(1).ns, Duration::seconds(3).ns)};
+  if (cluster_->scheduler().now() + gap >= until_) return;
+  const std::uint64_t epoch = epoch_;
+  cluster_->scheduler().after(gap, [this, epoch] {
+    if (epoch != epoch_) return;
+    isolate_leader();
+    schedule_leader_isolation();
+  });
 }
 
 void FaultInjector::network_fault() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ struct FaultConfig {
   // Adds the partial partition (see network_fault) to the network faults.
   // Opt-in, so that protocols whose seeds predate it keep their draws.
   bool partial_partition = false;
+  // The stale-read nemesis: every 1 to 3 s, besides the other faults, cut
+  // the current leader off from the other servers for 0.5 to 3 s (clients
+  // still reach it), pausing it for part of that half of the time, so that
+  // a deposed leader that does not know it yet keeps being asked for reads.
+  // Needs FaultInjector::set_leader_finder.
+  bool isolate_leader = false;
   // process
   double empty_disk_share = 0.0;  // of restarts that come back with an empty disk
   // disk
@@ -54,6 +61,8 @@ class FaultInjector {
  public:
   FaultInjector(ClusterBase* cluster, Rng rng, FaultConfig config);
 
+  // Who leads now (kNoNode if nobody): the protocol under test knows.
+  void set_leader_finder(std::function<NodeId()> finder) { leader_finder_ = std::move(finder); }
   // Injects faults from now until `until`.
   void start(Timestamp until);
   // Ends every fault: heals the network, clears disk faults, resumes paused
@@ -70,6 +79,8 @@ class FaultInjector {
   void schedule_next();
   void inject();
   void network_fault();
+  void schedule_leader_isolation();
+  void isolate_leader();
   void process_fault();
   void disk_fault();
   void clock_fault();
@@ -83,6 +94,7 @@ class FaultInjector {
   Timestamp until_{0};
   std::uint64_t epoch_ = 0;  // bumped by heal_all: pending repairs of older faults are void
   std::map<std::string, std::uint64_t> counts_;
+  std::function<NodeId()> leader_finder_;
 };
 
 }  // namespace sluice::sim

@@ -46,6 +46,8 @@ Options:
                          (default 30s)
   --trace FILE           write the structured event log as JSON lines
   --history FILE         raft: write the client history as JSON lines
+  --lease-reads          raft: serve reads from the leader's lease (unsafe
+                         when clocks stop or drift apart; off by default)
   --check-determinism    run every seed twice and compare trace hashes
   --verbose              print the full report of every run in a swarm
   --help                 this text
@@ -125,6 +127,8 @@ Args parse(int argc, char** argv) {
       a.spec.trace_path = value();
     } else if (flag == "--history") {
       a.spec.history_path = value();
+    } else if (flag == "--lease-reads") {
+      a.spec.raft_lease_reads = true;
     } else if (flag == "--check-determinism") {
       a.check_determinism = true;
     } else if (flag == "--verbose") {

@@ -54,6 +54,7 @@ std::string RunSpec::reproduce_command() const {
   if (clients) cmd += " --clients " + std::to_string(*clients);
   if (think_max) cmd += " --think " + std::to_string(think_max->ns / 1000) + "us";
   if (protocol != Protocol::raft) cmd += std::string(" --protocol ") + protocol_name(protocol);
+  if (raft_lease_reads) cmd += " --lease-reads";
   return cmd;
 }
 
@@ -241,7 +242,8 @@ RunResult run_one(const RunSpec& spec) {
     World world(spec, setup, trace_file);
     if (spec.protocol == Protocol::raft) {
       RaftRunOptions options{setup.clients, setup.keys, setup.read_share, spec.think_max, spec.liveness_bound,
-                             setup.duration, setup.profile, spec.raft_batching, spec.history_path};
+                             setup.duration, setup.profile, spec.raft_batching, spec.history_path,
+                             spec.raft_lease_reads};
       run_raft(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                world.cluster_options, result);
     } else if (spec.protocol == Protocol::broker) {

@@ -33,6 +33,9 @@ struct RunSpec {
   std::optional<int> clients;  // 0: an idle cluster (only the liveness probe)
   std::optional<Duration> think_max;  // client pause between requests
   bool raft_batching = true;  // false: one entry per AppendRequest
+  // raft: serve reads from the leader's lease (raft::Options::lease_reads),
+  // which trusts that clocks run at the same rate and never stop.
+  bool raft_lease_reads = false;
   Protocol protocol = Protocol::raft;
   std::string trace_path;  // empty: no trace file
   std::string history_path;  // raft: write the client history as JSON lines

@@ -77,11 +77,23 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   raft::VoterSet voters(cluster_options.servers.begin(), cluster_options.servers.end());
   // Gets through ReadIndex or through the log, drawn per seed.
   Rng reads_draw = rng.fork();
-  const auto reads = chance(reads_draw, 0.5) ? raftkv::KvNode::Reads::read_index : raftkv::KvNode::Reads::through_log;
+  const bool read_index = chance(reads_draw, 0.5);
   // Small, randomized compaction thresholds so snapshots and InstallSnapshot
   // happen often; some seeds never compact.
   const std::uint64_t compact_every =
       chance(reads_draw, 0.75) ? static_cast<std::uint64_t>(uniform_between(reads_draw, 3, 200)) : 0;
+  // The stale-read mix, for a fifth of the seeds with network faults: many
+  // clients reading one hot key through ReadIndex, half of them sticking to
+  // a server that does not answer, and a nemesis that cuts the leader off
+  // (often pausing it too) while those clients keep asking it.
+  // A deposed leader that served reads without a heartbeat round would
+  // answer from a stale state. Drawn after the draws above, so that seeds
+  // without the mix keep theirs.
+  const bool stale_read_mix = faults.network && chance(reads_draw, 0.2);
+  const auto reads =
+      read_index || stale_read_mix ? raftkv::KvNode::Reads::read_index : raftkv::KvNode::Reads::through_log;
+  faults.isolate_leader = stale_read_mix;
+  result.fault_summary = faults.summary();
   Rng node_seeds = rng.fork();
   raftkv::Workload* workload_ptr = nullptr;
   auto factory = [&](NodeId id, KvStore& store) {
@@ -89,6 +101,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
     o.self = id;
     o.hooks = hooks;
     if (!options.batching) o.append_entries_max = 1;
+    o.lease_reads = options.lease_reads;
     // Spares join with no configuration; the others bootstrap the group.
     const raft::VoterSet bootstrap = voters.count(id) ? voters : raft::VoterSet{};
     return raftkv::KvNode::open(o, bootstrap, store, node_seeds.fork(), reads, compact_every);
@@ -103,10 +116,30 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   wo.clients = options.clients;
   wo.keys = options.keys;
   wo.get_share = options.get_share;
+  if (stale_read_mix) {
+    wo.clients = static_cast<int>(uniform_between(reads_draw, 3, 6));
+    wo.sticky_clients = wo.clients / 2;
+    wo.keys = 1;
+    wo.get_share = 0.7;
+    wo.think_max = Duration::millis(5);
+  }
   if (options.think_max) wo.think_max = *options.think_max;
   raftkv::Workload workload(&cluster, rng.fork(), wo);
   workload_ptr = &workload;
   FaultInjector injector(&cluster, rng.fork(), faults);
+  injector.set_leader_finder([&] {
+    NodeId leader = kNoNode;
+    Term term;
+    for (NodeId id : cluster.servers()) {
+      if (cluster.state(id) != ProcessState::running) continue;
+      const raft::Node& r = cluster.node(id)->raft();
+      if (r.role() == raft::Role::leader && r.term() >= term) {
+        leader = id;
+        term = r.term();
+      }
+    }
+    return leader;
+  });
   raftkv::InvariantChecker invariants(&cluster);
   bool invariants_ok = true;
   // Liveness under faults: never longer than 10 s without a leader while a

@@ -22,6 +22,7 @@ struct RaftRunOptions {
   FaultProfile profile = FaultProfile::all;
   bool batching = true;
   std::string history_path;
+  bool lease_reads = false;
 };
 
 void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig faults, Scheduler& scheduler,

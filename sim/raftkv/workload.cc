@@ -9,6 +9,7 @@ Workload::Workload(sim::SimCluster<KvNode>* cluster, Rng rng, WorkloadOptions op
     c.id = NodeId(kFirstClientId + static_cast<std::uint64_t>(i));
     c.target = pick(rng_, cluster_->servers());
     c.probe = i == options_.clients;  // the last client is the liveness probe
+    c.sticky = !c.probe && i < options_.sticky_clients;
     clients_.push_back(c);
   }
 }
@@ -51,7 +52,7 @@ void Workload::send(std::size_t ci, bool put, std::string key, std::string value
     if (cl.outstanding != index || cl.outstanding_request != request) return;
     // Gave up: the outcome is unknown (op.ret stays empty).
     ++unknown_;
-    cl.target = pick(rng_, cluster_->servers());
+    if (!cl.sticky) cl.target = pick(rng_, cluster_->servers());
     resolve(ci, false);
   });
 }
@@ -67,7 +68,7 @@ void Workload::attempt(std::size_t ci, std::uint32_t number) {
   cluster_->scheduler().after(options_.attempt_timeout, [this, ci, request, number] {
     Client& cl = clients_[ci];
     if (!cl.outstanding || cl.outstanding_request != request || cl.attempts != number) return;
-    cl.target = pick(rng_, cluster_->servers());  // silence: try someone else
+    if (!cl.sticky) cl.target = pick(rng_, cluster_->servers());  // silence: try someone else
     attempt(ci, number + 1);
   });
 }

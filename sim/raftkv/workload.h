@@ -27,6 +27,11 @@ struct WorkloadOptions {
   Duration think_max = Duration::millis(30);
   Duration attempt_timeout = Duration::millis(250);  // then retry elsewhere
   Duration request_timeout = Duration::seconds(1);   // then give up: unknown
+  // The first `sticky_clients` clients stay with a server that does not
+  // answer, as a client bound to a connection does, and move only when
+  // refused: they keep asking a leader that is cut off or paused, and see
+  // whatever it serves when it comes back.
+  int sticky_clients = 0;
 };
 
 class Workload {
@@ -54,6 +59,7 @@ class Workload {
     std::uint32_t attempts = 0;
     std::uint64_t writes = 0;
     bool probe = false;
+    bool sticky = false;
   };
   void issue(std::size_t c);
   void send(std::size_t c, bool put, std::string key, std::string value);
