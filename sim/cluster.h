@@ -62,6 +62,7 @@ class ClusterBase {
   // Bumped whenever a process crashes, starts, pauses or resumes, so that
   // observers (the connectivity oracle) recompute only when something changed.
   std::uint64_t process_generation() const { return process_generation_; }
+  Hooks hooks() const { return hooks_; }
   Scheduler& scheduler() { return *scheduler_; }
   SimNetwork& network() { return *network_; }
   Trace& trace() { return *trace_; }
@@ -132,6 +133,7 @@ class SimCluster final : public ClusterBase {
 
   void restart(NodeId id, bool empty_disk) override {
     Process& p = *processes_.at(id);
+    if (p.retired) return;
     if (p.state != ProcessState::down) crash(id);
     if (empty_disk) {
       CODE_PROBE(hooks_, true, sim_restart_empty_disk);
@@ -179,6 +181,26 @@ class SimCluster final : public ClusterBase {
     }
   }
 
+  // A new server, down until restart(): a process with its own empty disk
+  // and clock. Ids are never reused.
+  void add_server(NodeId id) {
+    SLUICE_ASSERT(!processes_.count(id), "a server id is never reused");
+    options_.servers.push_back(id);
+    processes_.emplace(id, std::make_unique<Process>(this, id, rng_.fork()));
+    trace_->event(scheduler_->now(), "proc.add").u("node", id.value());
+  }
+  // The server is gone for good (its disk lost its data): down, wiped, and
+  // never restarted again, whoever asks.
+  void retire(NodeId id) {
+    Process& p = *processes_.at(id);
+    if (p.state != ProcessState::down) crash(id);
+    p.disk.wipe();
+    p.retired = true;
+    ++process_generation_;
+    trace_->event(scheduler_->now(), "proc.retire").u("node", id.value());
+  }
+  bool retired(NodeId id) const { return processes_.at(id)->retired; }
+
   ProcessState state(NodeId id) const override { return processes_.at(id)->state; }
   // Changes on every crash and restart: identifies one life of a process.
   std::uint64_t incarnation(NodeId id) const { return processes_.at(id)->incarnation; }
@@ -207,6 +229,7 @@ class SimCluster final : public ClusterBase {
     SimClock clock;
     std::unique_ptr<Node> node;
     ProcessState state = ProcessState::down;
+    bool retired = false;  // see retire()
     std::uint64_t incarnation = 0;
     std::deque<std::function<void()>> deferred;  // inputs held while paused
     std::deque<PendingPersist> disk_queue;       // persists waiting for the next round

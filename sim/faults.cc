@@ -92,8 +92,9 @@ Duration FaultInjector::fault_duration() {
   return Duration{uniform_between(rng_, Duration::millis(10).ns, config_.fault_duration_max.ns)};
 }
 
-bool FaultInjector::protected_from_data_loss(NodeId id) const {
-  return std::find(config_.data_loss_protected.begin(), config_.data_loss_protected.end(), id) !=
+bool FaultInjector::may_lose_data(NodeId id) const {
+  if (data_loss_.allowed) return data_loss_.allowed(id);
+  return std::find(config_.data_loss_protected.begin(), config_.data_loss_protected.end(), id) ==
          config_.data_loss_protected.end();
 }
 
@@ -255,9 +256,15 @@ void FaultInjector::process_fault() {
     return;
   }
   if (cluster_->state(id) == ProcessState::down) return;
+  // Asked before the crash: whether the group can afford the loss may
+  // depend on this node being up (the handler looks for a leader).
+  const bool wipe = may_lose_data(id) && chance(rng_, config_.empty_disk_share);
   cluster_->crash(id);
-  const bool wipe = !protected_from_data_loss(id) && chance(rng_, config_.empty_disk_share);
   count(wipe ? "proc.crash_wipe" : "proc.crash");
+  if (wipe && data_loss_.lost) {
+    data_loss_.lost(id);
+    return;
+  }
   cluster_->scheduler().after(d, [this, epoch, id, wipe] {
     if (epoch == epoch_ && cluster_->state(id) == ProcessState::down) cluster_->restart(id, wipe);
   });
@@ -286,13 +293,13 @@ void FaultInjector::disk_fault() {
       break;
     }
     default: {
-      // Corrupt a minority only: count the nodes already corrupted.
-      if (protected_from_data_loss(id)) return;
+      if (!may_lose_data(id)) return;
       if (disk.corrupt()) {
         count("disk.corrupt");
-        // Restart so that recovery reads the damage.
+        // Restart so that recovery reads the damage (and refuses to start).
         cluster_->crash(id);
         cluster_->restart(id, false);
+        if (data_loss_.lost) data_loss_.lost(id);
       }
       return;
     }

@@ -49,7 +49,8 @@ struct FaultConfig {
   std::int64_t drift_ppm_max = 1'000;
   Duration step_max = Duration::seconds(2);
   // Nodes whose disk is never wiped or corrupted: the demonstration
-  // protocol's primary has no failover. Raft will need none.
+  // protocol's primary has no failover. (Raft replaces a server that lost
+  // its data instead: see DataLossHandler.)
   std::vector<NodeId> data_loss_protected;
 
   std::string summary() const;
@@ -57,12 +58,23 @@ struct FaultConfig {
 
 FaultConfig draw_fault_config(Rng& rng, FaultProfile profile);
 
+// For a protocol that handles data loss itself (Raft retires the server and
+// replaces it under a new id): `allowed` says whether `id` may lose its data
+// now; `lost` hears that it did. The injector then never restarts it.
+struct DataLossHandler {
+  std::function<bool(NodeId)> allowed;
+  std::function<void(NodeId)> lost;
+};
+
 class FaultInjector {
  public:
   FaultInjector(ClusterBase* cluster, Rng rng, FaultConfig config);
 
   // Who leads now (kNoNode if nobody): the protocol under test knows.
   void set_leader_finder(std::function<NodeId()> finder) { leader_finder_ = std::move(finder); }
+  // Without a handler, a wiped node restarts with an empty disk under its
+  // own id, and data_loss_protected nodes are spared.
+  void set_data_loss_handler(DataLossHandler handler) { data_loss_ = std::move(handler); }
   // Injects faults from now until `until`.
   void start(Timestamp until);
   // Ends every fault: heals the network, clears disk faults, resumes paused
@@ -85,7 +97,7 @@ class FaultInjector {
   void disk_fault();
   void clock_fault();
   Duration fault_duration();
-  bool protected_from_data_loss(NodeId id) const;
+  bool may_lose_data(NodeId id) const;
   void count(const char* kind) { ++counts_[kind]; }
 
   ClusterBase* cluster_;
@@ -95,6 +107,7 @@ class FaultInjector {
   std::uint64_t epoch_ = 0;  // bumped by heal_all: pending repairs of older faults are void
   std::map<std::string, std::uint64_t> counts_;
   std::function<NodeId()> leader_finder_;
+  DataLossHandler data_loss_;
 };
 
 }  // namespace sluice::sim

@@ -863,6 +863,7 @@ void Node::on_install_snapshot(NodeId from, const InstallSnapshot& m) {
     return;
   }
   CODE_PROBE(options_.hooks, true, raft_snapshot_installed);
+  ++snapshots_installed_;
   Incoming snap = std::move(*incoming_);
   incoming_.reset();
   if (snap.index <= last_index() && term_at(snap.index) == snap.term) {

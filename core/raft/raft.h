@@ -151,6 +151,11 @@ class Node {
   Term term_at(LogIndex index) const;
   const LogEntry& entry(LogIndex index) const;
   const JointConfig& config() const { return config_; }
+  // The latest configuration is committed: no membership change under way
+  // as far as this node knows.
+  bool config_committed() const { return config_index() <= commit_; }
+  // Snapshots received from a leader and installed since this node started.
+  std::uint64_t snapshots_installed() const { return snapshots_installed_; }
   bool poisoned() const { return poisoned_; }
   // The leader's progress of a peer (tests). Precondition: leader.
   const Progress& progress(NodeId peer) const;
@@ -277,6 +282,7 @@ class Node {
   std::map<PersistId, std::pair<LogIndex, Term>> in_flight_;  // id -> last (index, term) at take time
   PersistId next_persist_id_ = 1;
   bool poisoned_ = false;
+  std::uint64_t snapshots_installed_ = 0;
 
   Output<Message> out_;
   std::vector<ReadState> reads_ready_;

@@ -5,6 +5,7 @@
 #include "sim/check/linearizability.h"
 #include "sim/raftkv/invariants.h"
 #include "sim/raftkv/leader_monitor.h"
+#include "sim/raftkv/replacer.h"
 #include "sim/raftkv/workload.h"
 
 namespace sluice::sim {
@@ -56,13 +57,10 @@ std::string describe_cluster(Cluster& cluster) {
 void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig faults, Scheduler& scheduler,
               Trace& trace, SimNetwork& network, Rng& rng, Hooks hooks, const ClusterOptions& cluster_options,
               RunResult& result) {
-  // A node that loses its disk, or finds it corrupt, must rejoin as a new
-  // member through a membership change; until Raft has those, the swarm
-  // spares every node those two faults.
-  faults.data_loss_protected = cluster_options.servers;
-  faults.empty_disk_share = 0;
+  // A server that loses its disk, or finds it corrupt, is replaced under a
+  // new id (raftkv::Replacer), never restarted empty under its own.
+  faults.data_loss_protected.clear();
   faults.partial_partition = true;
-  result.fault_summary = faults.summary();
 
   // Some seeds get spare servers that start outside the group, and an
   // operator who adds and removes members while faults are on.
@@ -73,7 +71,6 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   for (int i = 1; i <= spares; ++i) {
     all_servers.servers.push_back(NodeId(cluster_options.servers.size() + static_cast<std::uint64_t>(i)));
   }
-  faults.data_loss_protected = all_servers.servers;
   raft::VoterSet voters(cluster_options.servers.begin(), cluster_options.servers.end());
   // Gets through ReadIndex or through the log, drawn per seed.
   Rng reads_draw = rng.fork();
@@ -176,17 +173,23 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
   };
   if (transfers) scheduler.after(Duration::millis(500), transfer);
 
+  // Servers that lose their data are retired and replaced by new ones.
+  raftkv::Replacer replacer(&cluster, rng.fork(), NodeId(all_servers.servers.size() + 1));
+  injector.set_data_loss_handler({[&](NodeId id) { return replacer.may_lose(id); },
+                                  [&](NodeId id) { replacer.lost(id); }});
+
   // Membership changes: add a server outside the group, or remove a voter
-  // (keeping at least one), through the current leader.
-  std::function<void()> reconfigure = [&] {
-    if (scheduler.now() >= Timestamp{0} + options.duration) return;
-    for (NodeId id : all_servers.servers) {
+  // (keeping at least one), through the current leader; not while a server
+  // that lost its data is being replaced.
+  auto change_membership = [&] {
+    const std::vector<NodeId> servers = cluster.servers();
+    for (NodeId id : servers) {
       raftkv::KvNode* n = cluster.node(id);
       if (n == nullptr || n->raft().role() != raft::Role::leader) continue;
       raft::VoterSet next = n->raft().config().incoming;
       std::vector<NodeId> outside;
-      for (NodeId s : all_servers.servers) {
-        if (!next.count(s)) outside.push_back(s);
+      for (NodeId s : servers) {
+        if (!next.count(s) && !cluster.retired(s)) outside.push_back(s);
       }
       if (!outside.empty() && (next.size() <= 2 || chance(membership_draw, 0.5))) {
         next.insert(pick(membership_draw, outside));
@@ -196,8 +199,12 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
       }
       trace.event(scheduler.now(), "op.change_membership").u("leader", id.value()).u("voters", next.size());
       cluster.act(id, [next](raftkv::KvNode& node) { (void)node.raft().change_membership(next); });
-      break;
+      return;
     }
+  };
+  std::function<void()> reconfigure = [&] {
+    if (scheduler.now() >= Timestamp{0} + options.duration) return;
+    if (!replacer.busy()) change_membership();
     scheduler.after(Duration::millis(uniform_between(membership_draw, 300, 3000)), reconfigure);
   };
   if (membership_changes) scheduler.after(Duration::millis(700), reconfigure);
@@ -216,7 +223,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
     // With every fault healed, a leader must emerge within 10 s.
     const Timestamp leader_deadline = safety_end + Duration::seconds(10);
     auto has_leader = [&] {
-      for (NodeId id : all_servers.servers) {
+      for (NodeId id : cluster.servers()) {
         raftkv::KvNode* n = cluster.node(id);
         if (n != nullptr && n->raft().role() == raft::Role::leader) return true;
       }
