@@ -14,8 +14,10 @@
 // that depends on them, with the leader counting itself only once its own
 // write is durable; leadership transfer (TimeoutNow); admission control on
 // uncommitted bytes; ReadIndex batched on heartbeat rounds, and lease reads
-// as an option behind CheckQuorum. Not yet: snapshots and compaction,
-// membership changes (see the issue notes).
+// as an option behind CheckQuorum; snapshots with chunked InstallSnapshot
+// and log compaction; membership changes by joint consensus. A server that
+// lost its data must not rejoin under its old id: operators replace it
+// under a new one (see sim/raftkv/replacer.h).
 #pragma once
 
 #include <deque>

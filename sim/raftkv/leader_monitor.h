@@ -47,10 +47,11 @@ class LeaderMonitor {
 
  private:
   void sample(Timestamp now);
-  bool accepted_leader_exists();
+  // Reads processes, disks, links and configurations into the fields below.
+  void refresh_view(Timestamp now);
+  bool accepted_leader_exists() const;
   // Sets M that are connected majorities now, by the rules above.
   std::vector<sim::NodeMask> connected_majorities() const;
-  void refresh_view(Timestamp now);
 
   sim::SimCluster<KvNode>* cluster_;
   Duration bound_;
@@ -58,13 +59,22 @@ class LeaderMonitor {
   std::uint64_t seen_process_generation_ = ~std::uint64_t{0};
   std::uint64_t seen_topology_generation_ = ~std::uint64_t{0};
   sim::Connectivity view_;
-  sim::NodeMask usable_ = 0;  // up and not poisoned
-  // Per server of view_: its configuration as masks (0 for a server that is
-  // down or not a voter in its own configuration: it never campaigns).
+  std::vector<sim::NodeMask> bit_by_id_;  // NodeId value -> its bit in view_
+  // Per server of view_, while it runs: its configuration as masks, its
+  // term, whom it follows, and whether it leads.
   std::vector<sim::NodeMask> incoming_;
   std::vector<sim::NodeMask> outgoing_;
-  std::vector<sim::NodeMask> last_key_;  // view and configurations the sets below were computed from
+  std::vector<Term> term_;
+  std::vector<NodeId> follows_;
+  sim::NodeMask running_ = 0;
+  sim::NodeMask leaders_ = 0;
+  sim::NodeMask usable_ = 0;       // up and not poisoned
+  sim::NodeMask campaigners_ = 0;  // usable, and a voter in its own configuration
+  // What the sets below were computed from, and this sample's version.
+  std::vector<sim::NodeMask> key_;
+  std::vector<sim::NodeMask> scratch_;
   std::map<sim::NodeMask, Timestamp> connected_since_;  // every connected majority, and since when
+  Timestamp oldest_since_{0};  // the earliest of connected_since_ (if any)
   Timestamp last_leader_{0};
   Duration longest_wait_;
   std::optional<std::string> violation_;
