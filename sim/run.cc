@@ -34,14 +34,7 @@ bool converged(Cluster& cluster, NodeId primary) {
 // Checks convergence every 20 ms of virtual time (not after every event:
 // the check reads every log).
 bool wait_for_convergence(Scheduler& scheduler, Cluster& cluster, NodeId primary, Timestamp deadline) {
-  bool done = false;
-  std::function<void()> check = [&] {
-    done = converged(cluster, primary);
-    if (!done && scheduler.now() < deadline) scheduler.after(Duration::millis(20), check);
-  };
-  check();
-  scheduler.run_while([&] { return !done; }, deadline);
-  return done;
+  return scheduler.poll_until([&] { return converged(cluster, primary); }, Duration::millis(20), deadline);
 }
 
 }  // namespace

@@ -41,4 +41,22 @@ bool Scheduler::run_while(const std::function<bool()>& keep_going, Timestamp lim
   return true;
 }
 
+bool Scheduler::poll_until(std::function<bool()> ready, Duration every, Timestamp deadline,
+                           const std::function<bool()>& keep_going) {
+  auto poll = std::make_shared<Poll>();
+  poll->ready = std::move(ready);
+  poll_step(poll, every, deadline);
+  run_while([&] { return !poll->done && keep_going(); }, deadline);
+  poll->over = true;
+  return poll->done;
+}
+
+void Scheduler::poll_step(const std::shared_ptr<Poll>& poll, Duration every, Timestamp deadline) {
+  if (poll->over) return;
+  poll->done = poll->ready();
+  if (!poll->done && now_ < deadline) {
+    after(every, [this, poll, every, deadline] { poll_step(poll, every, deadline); });
+  }
+}
+
 }  // namespace sluice::sim

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/common/time.h"
@@ -34,6 +35,13 @@ class Scheduler {
   // Returns true if keep_going() turned false.
   bool run_while(const std::function<bool()>& keep_going, Timestamp limit);
 
+  // Runs events, checking `ready` now and then every `every` of virtual time
+  // (not after each event: such checks read whole states), until it holds,
+  // `keep_going` turns false or `deadline` passes. Returns whether it held.
+  // Checks still scheduled when it returns never call `ready` again.
+  bool poll_until(std::function<bool()> ready, Duration every, Timestamp deadline,
+                  const std::function<bool()>& keep_going = [] { return true; });
+
   // Called after every event: the hook for invariant checkers.
   void set_after_event(std::function<void()> hook) { after_event_ = std::move(hook); }
 
@@ -43,6 +51,12 @@ class Scheduler {
     std::uint64_t sequence;
     Action action;
   };
+  struct Poll {
+    std::function<bool()> ready;
+    bool done = false;
+    bool over = false;  // poll_until returned
+  };
+  void poll_step(const std::shared_ptr<Poll>& poll, Duration every, Timestamp deadline);
   static bool later(const Event& a, const Event& b) {
     return a.time != b.time ? a.time > b.time : a.sequence > b.sequence;
   }

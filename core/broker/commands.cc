@@ -1,5 +1,6 @@
 #include "core/broker/commands.h"
 
+#include "core/broker/encoding.h"
 #include "core/broker/names.h"
 #include "core/common/codec.h"
 #include "core/common/overloaded.h"
@@ -15,11 +16,7 @@ void put_message(Encoder& e, const MessageIn& m) {
   e.str(m.channel);
   e.str(m.metadata);
   e.str(m.body);
-  e.u32(static_cast<std::uint32_t>(m.tags.size()));
-  for (const auto& [k, v] : m.tags) {
-    e.str(k);
-    e.str(v);
-  }
+  encoding::put_tags(e, m.tags);
   e.str(m.client_id);
 }
 MessageIn get_message(Decoder& d) {
@@ -28,10 +25,7 @@ MessageIn get_message(Decoder& d) {
   m.channel = d.str();
   m.metadata = d.str();
   m.body = d.str();
-  for (std::uint32_t n = d.count(8); n > 0; --n) {
-    std::string k = d.str();
-    m.tags[std::move(k)] = d.str();
-  }
+  m.tags = encoding::get_tags(d);
   m.client_id = d.str();
   return m;
 }
@@ -47,18 +41,8 @@ IdempotencyKey get_key(Decoder& d) {
   k.by_message_id = d.boolean();
   return k;
 }
-void put_retention(Encoder& e, const Retention& r) {
-  e.duration(r.age_max);
-  e.u64(r.bytes_max);
-  e.u64(r.count_max);
-}
-Retention get_retention(Decoder& d) {
-  Retention r;
-  r.age_max = d.duration();
-  r.bytes_max = d.u64();
-  r.count_max = d.u64();
-  return r;
-}
+using encoding::get_retention;
+using encoding::put_retention;
 
 Status invalid(std::string message) { return Status(Code::invalid_argument, std::move(message)); }
 
@@ -162,14 +146,7 @@ std::string encode_entry(const Entry& entry) {
                    e.str(c.channel);
                    put_retention(e, c.retention);
                  },
-                 [&](const Configure& c) {
-                   e.u64(c.limits.queue_messages_max);
-                   e.u64(c.limits.channels_max);
-                   e.duration(c.limits.dedup_window);
-                   e.u64(c.limits.dedup_keys_max);
-                   e.duration(c.limits.visibility_default);
-                   put_retention(e, c.limits.store_retention);
-                 },
+                 [&](const Configure& c) { encoding::put_state_limits(e, c.limits); },
                  [&](const Tick&) {},
              },
              entry.command);
@@ -242,17 +219,7 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
       entry.command = std::move(c);
       break;
     }
-    case 9: {
-      Configure c;
-      c.limits.queue_messages_max = d.u64();
-      c.limits.channels_max = d.u64();
-      c.limits.dedup_window = d.duration();
-      c.limits.dedup_keys_max = d.u64();
-      c.limits.visibility_default = d.duration();
-      c.limits.store_retention = get_retention(d);
-      entry.command = c;
-      break;
-    }
+    case 9: entry.command = Configure{encoding::get_state_limits(d)}; break;
     case 10: entry.command = Tick{}; break;
     default: return std::nullopt;
   }

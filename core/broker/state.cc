@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/broker/encoding.h"
 #include "core/common/bytes.h"
 #include "core/common/codec.h"
 #include "core/common/overloaded.h"
@@ -20,14 +21,9 @@ std::string channel_key(Kind kind, const std::string& name) {
   k.push_back(static_cast<char>(kind));
   return k + name;
 }
-// Message records sort by channel, then sequence (names never hold '\0').
-std::string message_key(char prefix, const std::string& channel, std::uint64_t seq) {
-  std::string k(1, prefix);
-  k += channel;
-  k.push_back('\0');
-  put_u64_be(k, seq);
-  return k;
-}
+using encoding::get_retention;
+using encoding::message_key;
+using encoding::put_retention;
 
 Status stale_receipt(std::uint64_t receipt) {
   return Status(Code::not_found, "receipt " + std::to_string(receipt) +
@@ -40,11 +36,7 @@ void put_stored(Encoder& e, const StoredMessage& m) {
   e.str(m.id);
   e.str(m.metadata);
   e.str(m.body);
-  e.u32(static_cast<std::uint32_t>(m.tags.size()));
-  for (const auto& [k, v] : m.tags) {
-    e.str(k);
-    e.str(v);
-  }
+  encoding::put_tags(e, m.tags);
   e.str(m.client_id);
   e.timestamp(m.timestamp);
 }
@@ -55,25 +47,10 @@ StoredMessage get_stored(Decoder& d, const std::string& channel, std::uint64_t s
   m.id = d.str();
   m.metadata = d.str();
   m.body = d.str();
-  for (std::uint32_t n = d.count(8); n > 0; --n) {
-    std::string k = d.str();
-    m.tags[std::move(k)] = d.str();
-  }
+  m.tags = encoding::get_tags(d);
   m.client_id = d.str();
   m.timestamp = d.timestamp();
   return m;
-}
-void put_retention(Encoder& e, const Retention& r) {
-  e.duration(r.age_max);
-  e.u64(r.bytes_max);
-  e.u64(r.count_max);
-}
-Retention get_retention(Decoder& d) {
-  Retention r;
-  r.age_max = d.duration();
-  r.bytes_max = d.u64();
-  r.count_max = d.u64();
-  return r;
 }
 
 }  // namespace
@@ -642,12 +619,7 @@ std::string meta_value(LogIndex applied, std::uint64_t chain, Timestamp clock, s
   e.timestamp(clock);
   e.u64(next_receipt);
   e.u64(chain);
-  e.u64(l.queue_messages_max);
-  e.u64(l.channels_max);
-  e.duration(l.dedup_window);
-  e.u64(l.dedup_keys_max);
-  e.duration(l.visibility_default);
-  put_retention(e, l.store_retention);
+  encoding::put_state_limits(e, l);
   return e.take();
 }
 
@@ -794,12 +766,7 @@ Status BrokerState::load_record(std::string_view key, std::string_view value) {
     clock_ = d.timestamp();
     next_receipt_ = d.u64();
     chain_ = d.u64();
-    limits_.queue_messages_max = d.u64();
-    limits_.channels_max = d.u64();
-    limits_.dedup_window = d.duration();
-    limits_.dedup_keys_max = d.u64();
-    limits_.visibility_default = d.duration();
-    limits_.store_retention = get_retention(d);
+    limits_ = encoding::get_state_limits(d);
   } else if (prefix == 'C' && key.size() >= 3) {
     const std::string name(key.substr(2));
     if (static_cast<Kind>(key[1]) == Kind::queue) {
@@ -939,22 +906,29 @@ Result<BrokerState> BrokerState::load(KvStore& store) {
   return state;
 }
 
-Result<BrokerState> BrokerState::restore(std::string_view snapshot, WriteBatch& batch) {
+Result<std::vector<std::pair<std::string, std::string>>> BrokerState::snapshot_records(std::string_view snapshot) {
   Decoder d(snapshot);
   if (d.u8() != kRecordVersion) return Status(Code::version_mismatch, "snapshot has an unknown format version");
-  BrokerState state;
   std::vector<std::pair<std::string, std::string>> records;
   for (std::uint32_t n = d.count(8); n > 0 && d.ok(); --n) {
     std::string key = d.str();
     std::string value = d.str();
-    if (!d.ok()) break;
-    if (Status s = state.load_record(key, value); !s.ok()) return s;
-    records.emplace_back(std::move(key), std::move(value));
+    if (d.ok()) records.emplace_back(std::move(key), std::move(value));
   }
   if (!d.done()) return Status(Code::corruption, "broker snapshot is malformed");
+  return records;
+}
+
+Result<BrokerState> BrokerState::restore(std::string_view snapshot, WriteBatch& batch) {
+  auto records = snapshot_records(snapshot);
+  if (!records.ok()) return records.status();
+  BrokerState state;
+  for (const auto& [key, value] : *records) {
+    if (Status s = state.load_record(key, value); !s.ok()) return s;
+  }
   if (Status s = state.finish_load(); !s.ok()) return s;
   batch.erase_range(Keyspace::state, "", "");
-  for (const auto& [key, value] : records) batch.put(Keyspace::state, key, value);
+  for (const auto& [key, value] : *records) batch.put(Keyspace::state, key, value);
   return state;
 }
 

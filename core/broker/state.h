@@ -158,6 +158,8 @@ class BrokerState {
   std::string snapshot() const;
   // Replaces the state with a snapshot's; writes the replacement to `batch`.
   static Result<BrokerState> restore(std::string_view snapshot, WriteBatch& batch);
+  // The (key, value) records a snapshot carries, in order.
+  static Result<std::vector<std::pair<std::string, std::string>>> snapshot_records(std::string_view snapshot);
 
  private:
   struct QueueMessage {

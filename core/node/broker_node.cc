@@ -8,13 +8,13 @@
 namespace sluice::node {
 namespace {
 
-template <class M>
-Envelope<Message> wrap(Envelope<M>&& e) {
-  return Envelope<Message>{e.group, e.from, e.to, Message(std::move(e.message))};
-}
-
-bool internal_command(const broker::Command& c) {
-  return std::holds_alternative<broker::Tick>(c) || std::holds_alternative<broker::Configure>(c);
+// What a client may ask to have written (directly, or forwarded by a
+// follower): anything but the leader's own commands, within the limits.
+Status check_client_command(const broker::Command& c, const broker::Limits& limits) {
+  if (std::holds_alternative<broker::Tick>(c) || std::holds_alternative<broker::Configure>(c)) {
+    return Status(Code::invalid_argument, "tick and configure are internal commands");
+  }
+  return broker::validate(c, limits);
 }
 
 }  // namespace
@@ -143,12 +143,7 @@ void BrokerNode::reply(NodeId client, std::uint64_t request_id, Status status, R
 }
 
 void BrokerNode::on_write(NodeId client, std::uint64_t request_id, Write write) {
-  if (internal_command(write.command)) {
-    reply(client, request_id, Status(Code::invalid_argument, "tick and configure are internal commands"), {}, out_,
-          false);
-    return;
-  }
-  if (Status s = broker::validate(write.command, options_.limits); !s.ok()) {
+  if (Status s = check_client_command(write.command, options_.limits); !s.ok()) {
     reply(client, request_id, s, {}, out_, false);
     return;
   }
@@ -225,13 +220,8 @@ void BrokerNode::finish(const Origin& origin, const Result<broker::Reply>& resul
 }
 
 void BrokerNode::on_forward(NodeId peer, Forward forward) {
-  if (Status s = broker::validate(forward.command, options_.limits);
-      !s.ok() && !internal_command(forward.command)) {
+  if (Status s = check_client_command(forward.command, options_.limits); !s.ok()) {
     finish(PeerOrigin{peer, forward.forward_id}, s, out_, false);
-    return;
-  }
-  if (internal_command(forward.command)) {
-    finish(PeerOrigin{peer, forward.forward_id}, Status(Code::invalid_argument, "internal command"), out_, false);
     return;
   }
   submit(PeerOrigin{peer, forward.forward_id}, std::move(forward.command));
@@ -329,10 +319,7 @@ Output<Message> BrokerNode::take_output() {
   raft::RaftOutput r = raft_->take_output();
   Output<Message> out = std::move(out_);
   out_ = {};
-  for (auto& e : r.io.send_now) out.send_now.push_back(wrap(std::move(e)));
-  out.persist.append(r.io.persist);
-  out.persist_id = r.io.persist_id;
-  for (auto& e : r.io.send_after_persist) out.send_after_persist.push_back(wrap(std::move(e)));
+  absorb(out, std::move(r.io));
   if (r.restore) restore(*r.restore, out);
   for (const LogEntry& entry : r.committed) apply(entry, out);
   if (state_dirty_) {

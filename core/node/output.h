@@ -58,4 +58,16 @@ struct Output {
   bool empty() const { return send_now.empty() && persist.empty() && send_after_persist.empty(); }
 };
 
+// Moves an inner machine's output (Raft's, say) into its host's, whose
+// message type can hold the inner one: messages keep their place, the
+// batch is appended, and the host persists under the inner persist id.
+template <class To, class From>
+void absorb(Output<To>& to, Output<From>&& from) {
+  auto convert = [](Envelope<From>& e) { return Envelope<To>{e.group, e.from, e.to, To(std::move(e.message))}; };
+  for (auto& e : from.send_now) to.send_now.push_back(convert(e));
+  to.persist.append(from.persist);
+  to.persist_id = from.persist_id;
+  for (auto& e : from.send_after_persist) to.send_after_persist.push_back(convert(e));
+}
+
 }  // namespace sluice

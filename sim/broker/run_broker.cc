@@ -1,6 +1,7 @@
 #include "sim/broker/run_broker.h"
 
-#include "core/common/codec.h"
+#include <map>
+
 #include "sim/broker/workload.h"
 #include "sim/raftkv/invariants.h"
 
@@ -13,12 +14,7 @@ using brokersim::Cluster;
 std::string first_difference(const std::string& a, const std::string& b) {
   auto records = [](const std::string& snap) {
     std::map<std::string, std::string> out;
-    Decoder d(snap);
-    d.u8();
-    for (std::uint32_t n = d.count(8); n > 0 && d.ok(); --n) {
-      std::string k = d.str();
-      out[k] = d.str();
-    }
+    if (auto r = broker::BrokerState::snapshot_records(snap); r.ok()) out.insert(r->begin(), r->end());
     return out;
   };
   const auto ra = records(a);
@@ -135,13 +131,8 @@ void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig
   if (invariants_ok) {
     injector.heal_all();
     const Timestamp deadline = safety_end + options.liveness_bound;
-    bool done = false;
-    std::function<void()> poll = [&] {
-      done = workload.drained() && converged(cluster);
-      if (!done && scheduler.now() < deadline) scheduler.after(Duration::millis(50), poll);
-    };
-    poll();
-    scheduler.run_while([&] { return !done && invariants_ok; }, deadline);
+    const bool done = scheduler.poll_until([&] { return workload.drained() && converged(cluster); },
+                                           Duration::millis(50), deadline, [&] { return invariants_ok; });
     if (!done && invariants_ok) {
       result.violations.push_back("liveness: within " + format_duration(options.liveness_bound) +
                                   " of healing, queues did not drain, subscribers did not catch up or replicas "

@@ -102,6 +102,8 @@ struct Workload::Client {
     if (!op || r.request_id != op->request_id) return;  // late
     const Code code = r.status.code();
     if (code == Code::unavailable || code == Code::timeout) {
+      // Bumping the attempt number disarms this attempt's silence timer;
+      // the retry below takes the number back before attempt() counts it.
       const std::uint64_t rid = op->request_id;
       const std::uint32_t number = ++op->attempt;
       if (r.leader_hint != kNoNode && chance(rng, 0.5)) connect(r.leader_hint);

@@ -36,11 +36,6 @@ Command decode_command(std::string_view payload) {
   return c;
 }
 
-template <class M>
-Envelope<Message> wrap(Envelope<M>&& e) {
-  return Envelope<Message>{e.group, e.from, e.to, Message(std::move(e.message))};
-}
-
 }  // namespace
 
 void KvNode::serve_reads(Output<Message>& out) {
@@ -211,10 +206,7 @@ Output<Message> KvNode::take_output() {
   raft::RaftOutput r = raft_->take_output();
   Output<Message> out = std::move(out_);
   out_ = {};
-  for (auto& e : r.io.send_now) out.send_now.push_back(wrap(std::move(e)));
-  out.persist.append(r.io.persist);
-  out.persist_id = r.io.persist_id;
-  for (auto& e : r.io.send_after_persist) out.send_after_persist.push_back(wrap(std::move(e)));
+  absorb(out, std::move(r.io));
   if (r.restore) restore(*r.restore);
   for (const LogEntry& entry : r.committed) apply(entry, out);
   if (compact_every_ != 0 && applied_.value() >= raft_->snapshot_index().value() + compact_every_) {

@@ -241,13 +241,8 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
                                     describe_cluster(cluster));
       }
     } else {
-      bool done = false;
-      std::function<void()> check = [&] {
-        done = converged(cluster);
-        if (!done && scheduler.now() < deadline) scheduler.after(Duration::millis(20), check);
-      };
-      check();
-      scheduler.run_while([&] { return !done && invariants_ok; }, deadline);
+      const bool done = scheduler.poll_until([&] { return converged(cluster); }, Duration::millis(20), deadline,
+                                             [&] { return invariants_ok; });
       if (!done && invariants_ok) {
         result.violations.push_back("liveness: replicas did not converge within " +
                                     format_duration(options.liveness_bound) + " after healing:" +

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/broker/encoding.h"
 #include "core/broker/state.h"
 #include "core/common/bytes.h"
 #include "core/common/codec.h"
@@ -205,13 +206,7 @@ std::string key_with(MemKv& kv, const std::string& prefix, std::size_t nth = 0) 
   ADD_FAILURE() << "no record " << prefix;
   return "";
 }
-std::string message_key(char prefix, const std::string& channel, std::uint64_t seq) {
-  std::string k(1, prefix);
-  k += channel;
-  k.push_back('\0');
-  put_u64_be(k, seq);
-  return k;
-}
+using encoding::message_key;
 
 // Loading, and restoring the same records as a snapshot, both refuse.
 void expect_refused(MemKv& kv, Code code, const std::string& what) {
