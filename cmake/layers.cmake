@@ -8,6 +8,8 @@ set(SLUICE_ALLOWED_sluice_sim "sluice_core;sluice_wire")
 set(SLUICE_ALLOWED_sluice_storage "sluice_core;RocksDB::rocksdb")
 set(SLUICE_ALLOWED_sluice_wire "sluice_core;CapnProto::capnp;CapnProto::kj")
 set(SLUICE_ALLOWED_sluice_net "sluice_core;sluice_wire;sluice_storage;Boost::boost")
+set(SLUICE_ALLOWED_sluice_metrics "sluice_core")
+set(SLUICE_ALLOWED_sluice_http "sluice_core;Boost::boost;nlohmann_json::nlohmann_json")
 set_property(GLOBAL PROPERTY SLUICE_LAYERS "")
 
 # Warnings for project code only: third-party headers come in through
