@@ -21,6 +21,7 @@ packages=(
   librocksdb-dev    # storage/: RocksDB 7.8 with its CMake package
   capnproto         # net/wire/: the capnp schema compiler
   libcapnp-dev      # net/wire/: Cap'n Proto 0.9 with its CMake package
+  libboost1.74-dev  # net/server/: Boost.Asio (headers only)
 )
 if [ "${1:-}" = "--papers" ]; then
   packages+=(python3-matplotlib)  # papers/*/plot.py, run with /usr/bin/python3
