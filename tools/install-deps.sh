@@ -22,6 +22,8 @@ packages=(
   capnproto         # net/wire/: the capnp schema compiler
   libcapnp-dev      # net/wire/: Cap'n Proto 0.9 with its CMake package
   libboost1.74-dev  # net/server/: Boost.Asio (headers only)
+  libboost-program-options1.74-dev  # net/server/: sluiced flags
+  libyaml-cpp-dev   # net/server/: sluiced YAML configuration
 )
 if [ "${1:-}" = "--papers" ]; then
   packages+=(python3-matplotlib)  # papers/*/plot.py, run with /usr/bin/python3

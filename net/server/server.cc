@@ -1,0 +1,182 @@
+#include "net/server/server.h"
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <system_error>
+#include <utility>
+
+namespace sluice::net {
+namespace {
+
+constexpr Duration kPollInterval = Duration::millis(20);
+
+raft::VoterSet voters_of(const ServerConfig& config) {
+  raft::VoterSet voters;
+  for (const auto& [id, address] : config.peers) voters.insert(id);
+  if (voters.empty()) voters.insert(config.id);
+  return voters;
+}
+
+}  // namespace
+
+Server::Server(boost::asio::io_context& loop, const ServerConfig& config, Logger& log)
+    : loop_(loop), config_(config), log_(log), peer_addresses_(config.peers), poll_timer_(loop) {}
+
+Server::~Server() {
+  stop_now();
+  *alive_ = false;
+}
+
+std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asio::io_context& loop,
+                                                                      const ServerConfig& config, Logger& log) {
+  std::unique_ptr<Server> server(new Server(loop, config, log));
+  auto fail = [](Stage stage, Status status) { return OpenError{stage, std::move(status)}; };
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return fail(Stage::store, Status(Code::io_error, "cannot create data directory " + config.data_dir + ": " +
+                                                         ec.message()));
+  }
+  auto store = storage::RocksStore::open(config.data_dir);
+  if (!store.ok()) return fail(Stage::store, store.status());
+  server->store_ = std::move(store).value();
+
+  NodeHostOptions options;
+  options.broker.raft.self = config.id;
+  options.broker.raft.election_ticks = config.election_ticks;
+  options.broker.raft.heartbeat_ticks = config.heartbeat_ticks;
+  options.voters = voters_of(config);
+  options.tick_interval = config.tick;
+  // Seeds election timeouts and id bases: any entropy will do outside core/.
+  std::random_device entropy;
+  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+  auto host = NodeHost::open(loop, *server->store_, options, log, Rng(seed));
+  if (!host.ok()) return fail(Stage::store, host.status());
+  server->host_ = std::move(host).value();
+
+  PeerTransportOptions peer_options;
+  peer_options.self = config.id;
+  peer_options.cluster = config.cluster;
+  peer_options.connection.queue_frames_max = peer_options.queue_frames_max;
+  peer_options.connection.queue_bytes_max = peer_options.queue_bytes_max;
+  NodeHost* h = server->host_.get();
+  server->transport_ = std::make_unique<PeerTransport>(
+      loop, peer_options, log, [h](NodeId from, Envelope<node::Message> e) { h->step_peer(from, std::move(e.message)); });
+  server->host_->set_transport(server->transport_.get());
+
+  ClientServerOptions client_options;
+  client_options.self = config.id;
+  client_options.cluster = config.cluster;
+  server->clients_ = std::make_unique<ClientServer>(loop, *server->host_, client_options, log);
+
+  auto peer_port = server->transport_->listen(config.bind, config.peer_port);
+  if (!peer_port.ok()) return fail(Stage::listen, peer_port.status());
+  server->peer_port_ = *peer_port;
+  auto client_port = server->clients_->listen(config.bind, config.client_port);
+  if (!client_port.ok()) return fail(Stage::listen, client_port.status());
+  server->client_port_ = *client_port;
+  return server;
+}
+
+void Server::set_peer_addresses(const std::map<NodeId, PeerAddress>& peers) {
+  SLUICE_ASSERT(!started_, "peer addresses are set before start()");
+  for (const auto& [id, address] : peers) {
+    SLUICE_ASSERT(voters_of(config_).contains(id), "peer addresses are for configured voters");
+  }
+  peer_addresses_ = peers;
+}
+
+void Server::start() {
+  SLUICE_ASSERT(!started_, "start() once");
+  started_ = true;
+  transport_->set_peers(peer_addresses_);
+  transport_->start();
+  host_->start();
+  log_.info("server.listening")
+      .u("node", config_.id.value())
+      .s("cluster", config_.cluster)
+      .s("bind", config_.bind)
+      .u("client_port", client_port_)
+      .u("peer_port", peer_port_)
+      .s("data", config_.data_dir)
+      .u("voters", voters_of(config_).size());
+}
+
+struct Server::Poll {
+  std::function<bool()> condition;
+  std::function<void(bool met)> then;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+void Server::poll_until(std::function<bool()> condition, Duration bound, std::function<void(bool met)> then) {
+  auto poll = std::make_shared<Poll>(
+      Poll{std::move(condition), std::move(then), std::chrono::steady_clock::now() + std::chrono::nanoseconds(bound.ns)});
+  poll_step(poll);
+}
+
+void Server::poll_step(const std::shared_ptr<Poll>& poll) {
+  if (poll->condition()) return poll->then(true);
+  if (std::chrono::steady_clock::now() >= poll->deadline) return poll->then(false);
+  poll_timer_.expires_after(std::chrono::nanoseconds(kPollInterval.ns));
+  poll_timer_.async_wait([this, alive = alive_, poll](const boost::system::error_code& ec) {
+    if (ec || !*alive || stopped_) return;
+    poll_step(poll);
+  });
+}
+
+void Server::shutdown(std::function<void()> done) {
+  if (stopped_) return done();
+  log_.info("shutdown.begin").u("node", config_.id.value()).b("leader", host_->is_leader());
+  auto after_transfer = [this, done](bool moved) {
+    if (!moved) log_.warn("shutdown.transfer_timeout").s("note", "leaving as leader; the others elect a new one");
+    // Stop taking work, finish what is under way.
+    clients_->stop_accepting();
+    clients_->pause_reading();
+    poll_until(
+        [this] {
+          return host_->status().persists_in_flight == 0 && clients_->requests_pending() == 0 &&
+                 clients_->queued_bytes() == 0;
+        },
+        config_.shutdown_timeout,
+        [this, done](bool drained) {
+          if (!drained) {
+            log_.warn("shutdown.drain_timeout")
+                .u("requests_pending", clients_->requests_pending())
+                .u("persists_in_flight", host_->status().persists_in_flight);
+          }
+          finish_shutdown(done);
+        });
+  };
+  if (host_->transfer_leadership_away()) {
+    poll_until([this] { return !host_->is_leader(); }, config_.shutdown_timeout, after_transfer);
+  } else {
+    after_transfer(true);
+  }
+}
+
+void Server::finish_shutdown(std::function<void()> done) {
+  stop_now();
+  // Not needed for durability (the WAL has everything); a restart that
+  // finds the memtables already in SST files replays less.
+  if (Status s = store_->flush(); !s.ok()) log_.warn("shutdown.flush_failed").s("error", s.to_string());
+  log_.info("shutdown.done").u("node", config_.id.value());
+  done();
+}
+
+void Server::stop_now() {
+  if (stopped_) return;
+  stopped_ = true;
+  poll_timer_.cancel();
+  if (clients_ != nullptr) {
+    clients_->stop_accepting();
+    clients_->close_all("server shutting down");
+  }
+  // Storage stops after its queue is written: nothing acknowledged depends
+  // on a write that never happened.
+  if (host_ != nullptr) host_->stop();
+  if (transport_ != nullptr) transport_->stop();
+}
+
+}  // namespace sluice::net

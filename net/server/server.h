@@ -1,0 +1,91 @@
+// One sluiced node assembled: the RocksDB store, the node loop (NodeHost),
+// the peer transport and the client port, on one io_context. sluiced.cc is
+// a thin main() around it; the tests run several in one process.
+//
+// Startup is two steps so that a cluster on ephemeral ports can be wired
+// up: open() opens the store and the node and binds the ports; start()
+// (after set_peer_addresses(), if the ports were not known before) dials
+// the peers and starts ticking.
+//
+// Graceful shutdown (SIGTERM), in order: a leader hands leadership to its
+// most caught-up peer and waits until it has moved; the client port stops
+// accepting and reading; in-flight writes finish and queued replies leave;
+// connections close; queued writes are synced, the memtables flushed. Each
+// wait is bounded by the configured shutdown timeout.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <variant>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "net/server/client_server.h"
+#include "net/server/config.h"
+#include "net/server/node_host.h"
+#include "net/server/peer_transport.h"
+#include "storage/rocks_store.h"
+
+namespace sluice::net {
+
+class Server {
+ public:
+  enum class Stage { store, listen };
+  struct OpenError {
+    Stage stage;
+    Status status;
+  };
+
+  // Opens the store in config.data_dir (creating it), recovers the node,
+  // and binds the client and peer ports. `log` must outlive the server.
+  static std::variant<std::unique_ptr<Server>, OpenError> open(boost::asio::io_context& loop,
+                                                               const ServerConfig& config, Logger& log);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  std::uint16_t client_port() const { return client_port_; }
+  std::uint16_t peer_port() const { return peer_port_; }
+  // Replaces the peer addresses (ids must be the configured voters). Before
+  // start() only.
+  void set_peer_addresses(const std::map<NodeId, PeerAddress>& peers);
+  void start();
+
+  // Graceful shutdown; `done` runs on the loop when it is over.
+  void shutdown(std::function<void()> done);
+  // Stops everything at once (poisoned, or a second signal).
+  void stop_now();
+
+  NodeHost& host() { return *host_; }
+  ClientServer& clients() { return *clients_; }
+  PeerTransport& peers() { return *transport_; }
+  storage::RocksStore& store() { return *store_; }
+  const ServerConfig& config() const { return config_; }
+
+ private:
+  Server(boost::asio::io_context& loop, const ServerConfig& config, Logger& log);
+  struct Poll;
+  // Checks `condition` now and every 20 ms until it holds or `bound` passes,
+  // then calls `then(held)` on the loop.
+  void poll_until(std::function<bool()> condition, Duration bound, std::function<void(bool met)> then);
+  void poll_step(const std::shared_ptr<Poll>& poll);
+  void finish_shutdown(std::function<void()> done);
+
+  boost::asio::io_context& loop_;
+  ServerConfig config_;
+  Logger& log_;
+  std::map<NodeId, PeerAddress> peer_addresses_;
+  std::unique_ptr<storage::RocksStore> store_;
+  std::unique_ptr<NodeHost> host_;
+  std::unique_ptr<PeerTransport> transport_;
+  std::unique_ptr<ClientServer> clients_;
+  std::uint16_t client_port_ = 0;
+  std::uint16_t peer_port_ = 0;
+  boost::asio::steady_timer poll_timer_;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sluice::net

@@ -1,0 +1,115 @@
+// sluiced's configuration: defaults, then a YAML file, then SLUICE_*
+// environment variables, then flags, each beating the one before; DNS
+// peers for a StatefulSet; and errors that name the setting at fault.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "net/server/config.h"
+#include "tests/storage/temp_dir.h"
+
+namespace sluice::net {
+namespace {
+
+struct Env {
+  std::map<std::string, std::string> vars;
+  std::function<const char*(const char*)> fn() const {
+    return [this](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    };
+  }
+};
+
+ConfigOutcome load(std::vector<std::string> args, const Env& env = {}, std::string hostname = "host") {
+  return load_config(ConfigInputs{std::move(args), env.fn(), std::move(hostname)});
+}
+
+TEST(Config, NothingGivenIsASingleNodeOnTheDocumentedPorts) {
+  const ConfigOutcome out = load({});
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::run) << out.text;
+  EXPECT_EQ(out.config.id, NodeId(1));
+  EXPECT_TRUE(out.config.peers.empty());
+  EXPECT_EQ(out.config.data_dir, "./data");
+  EXPECT_EQ(out.config.client_port, 50000);
+  EXPECT_EQ(out.config.peer_port, 50001);
+  EXPECT_EQ(out.config.http_port, 8080);
+  EXPECT_EQ(out.config.cluster, "sluice");
+  EXPECT_EQ(out.config.log_format, LogFormat::text);
+}
+
+TEST(Config, FlagsBeatTheEnvironmentWhichBeatsTheFileWhichBeatsDefaults) {
+  testing::TempDir dir("sluice-config");
+  const std::string file = dir.sub("sluice.yaml");
+  std::ofstream(file) << "client_port: 1001\npeer-port: 1002\nhttp-port: 1003\ncluster: from-file\n";
+  Env env;
+  env.vars["SLUICE_PEER_PORT"] = "2002";
+  env.vars["SLUICE_HTTP_PORT"] = "2003";
+  env.vars["SLUICE_UNRELATED"] = "ignored";
+  const ConfigOutcome out = load({"--config", file, "--http-port=3003"}, env);
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::run) << out.text;
+  EXPECT_EQ(out.config.client_port, 1001) << "only the file sets it";
+  EXPECT_EQ(out.config.peer_port, 2002) << "the environment beats the file";
+  EXPECT_EQ(out.config.http_port, 3003) << "a flag beats both";
+  EXPECT_EQ(out.config.cluster, "from-file");
+  EXPECT_EQ(out.config.data_dir, "./data") << "the default stays";
+}
+
+TEST(Config, TheFileMayComeFromTheEnvironmentAndListPeersAsAMap) {
+  testing::TempDir dir("sluice-config");
+  const std::string file = dir.sub("sluice.yaml");
+  std::ofstream(file) << "id: 2\npeers:\n  1: a:7001\n  2: b:7002\n  3: c:7003\nlog-format: json\n";
+  Env env;
+  env.vars["SLUICE_CONFIG"] = file;
+  const ConfigOutcome out = load({}, env);
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::run) << out.text;
+  EXPECT_EQ(out.config.id, NodeId(2));
+  ASSERT_EQ(out.config.peers.size(), 3u);
+  EXPECT_EQ(out.config.peers.at(NodeId(3)).host, "c");
+  EXPECT_EQ(out.config.peers.at(NodeId(3)).port, 7003);
+  EXPECT_EQ(out.config.log_format, LogFormat::json);
+}
+
+TEST(Config, AStatefulSetPodTakesItsIdFromItsHostname) {
+  const ConfigOutcome out =
+      load({"--peers-dns", "sluice-{i}.sluice-headless:50001", "--replicas", "3"}, {}, "sluice-2");
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::run) << out.text;
+  EXPECT_EQ(out.config.id, NodeId(3)) << "ordinal 2 is node 3";
+  ASSERT_EQ(out.config.peers.size(), 3u);
+  EXPECT_EQ(out.config.peers.at(NodeId(1)).host, "sluice-0.sluice-headless");
+  EXPECT_EQ(out.config.peers.at(NodeId(1)).port, 50001);
+}
+
+TEST(Config, MistakesAreRefusedNamingWhereTheyCameFrom) {
+  auto error = [](std::vector<std::string> args, const Env& env = {}, std::string host = "host") {
+    const ConfigOutcome out = load(std::move(args), env, std::move(host));
+    EXPECT_EQ(out.kind, ConfigOutcome::Kind::error);
+    return out.text;
+  };
+  EXPECT_NE(error({"--client-port", "70000"}).find("--client-port"), std::string::npos);
+  Env env;
+  env.vars["SLUICE_LOG_LEVEL"] = "loud";
+  EXPECT_NE(error({}, env).find("SLUICE_LOG_LEVEL"), std::string::npos);
+  EXPECT_NE(error({"--no-such-flag"}).find("no-such-flag"), std::string::npos);
+  EXPECT_NE(error({"--id", "4", "--peers", "1=a:1,2=b:2,3=c:3"}).find("not among the peers"), std::string::npos);
+  EXPECT_NE(error({"--peers", "1=a"}).find("port"), std::string::npos);
+  EXPECT_NE(error({"--peers-dns", "sluice-{i}:1", "--replicas", "3"}, {}, "laptop").find("hostname"),
+            std::string::npos);
+  EXPECT_NE(error({"--peers", "1=a:1", "--peers-dns", "x-{i}:1"}).find("use one"), std::string::npos);
+  EXPECT_NE(error({"--id", "4294967296"}).find("node id"), std::string::npos) << "client ids start at 2^32";
+  EXPECT_NE(error({"--config", "/no/such/file.yaml"}).find("cannot be read"), std::string::npos);
+
+  testing::TempDir dir("sluice-config");
+  const std::string file = dir.sub("bad.yaml");
+  std::ofstream(file) << "client-prot: 1\n";
+  EXPECT_NE(error({"--config", file}).find("unknown setting 'client-prot'"), std::string::npos);
+}
+
+TEST(Config, HelpAndVersionAreNotErrors) {
+  EXPECT_EQ(load({"--help"}).kind, ConfigOutcome::Kind::help);
+  EXPECT_NE(load({"--help"}).text.find("SLUICE_CLIENT_PORT"), std::string::npos);
+  EXPECT_EQ(load({"--version"}).kind, ConfigOutcome::Kind::version);
+}
+
+}  // namespace
+}  // namespace sluice::net
