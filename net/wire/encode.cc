@@ -6,9 +6,98 @@
 
 #include "core/common/overloaded.h"
 #include "net/wire/convert.h"
+#include "net/wire/field_count.h"
 
 namespace sluice::wire::detail {
 namespace {
+
+// Every field of every struct below is written by name; a field added to a
+// core struct must be added to sluice.capnp, put() and decode.cc, and then
+// counted here. Likewise every alternative of every variant.
+#define SLUICE_WIRE_FIELDS(T, n) \
+  static_assert(field_count<T>() == (n), #T " changed: carry the change in sluice.capnp, encode.cc and decode.cc")
+#define SLUICE_WIRE_ALTERNATIVES(V, n) \
+  static_assert(std::variant_size_v<V> == (n), #V " changed: carry the change in sluice.capnp, encode.cc and decode.cc")
+
+SLUICE_WIRE_FIELDS(Hello, 4);
+SLUICE_WIRE_FIELDS(ErrorFrame, 1);
+SLUICE_WIRE_FIELDS(Envelope<node::Message>, 4);
+SLUICE_WIRE_ALTERNATIVES(Frame, 3);
+
+SLUICE_WIRE_FIELDS(LogEntry, 3);
+SLUICE_WIRE_FIELDS(raft::JointConfig, 2);
+SLUICE_WIRE_FIELDS(raft::VoteRequest, 5);
+SLUICE_WIRE_FIELDS(raft::VoteReply, 3);
+SLUICE_WIRE_FIELDS(raft::AppendRequest, 5);
+SLUICE_WIRE_FIELDS(raft::AppendReply, 5);
+SLUICE_WIRE_FIELDS(raft::Heartbeat, 3);
+SLUICE_WIRE_FIELDS(raft::HeartbeatReply, 2);
+SLUICE_WIRE_FIELDS(raft::TimeoutNow, 1);
+SLUICE_WIRE_FIELDS(raft::InstallSnapshot, 7);
+SLUICE_WIRE_FIELDS(raft::InstallSnapshotReply, 4);
+SLUICE_WIRE_ALTERNATIVES(raft::Message, 9);
+
+SLUICE_WIRE_FIELDS(broker::MessageIn, 6);
+SLUICE_WIRE_FIELDS(broker::IdempotencyKey, 3);
+SLUICE_WIRE_FIELDS(broker::StorePublish, 2);
+SLUICE_WIRE_FIELDS(broker::QueueItem, 6);
+SLUICE_WIRE_FIELDS(broker::QueueSend, 1);
+SLUICE_WIRE_FIELDS(broker::QueueReceive, 4);
+SLUICE_WIRE_FIELDS(broker::QueueAck, 1);
+SLUICE_WIRE_FIELDS(broker::QueueReject, 1);
+SLUICE_WIRE_FIELDS(broker::QueueExtend, 2);
+SLUICE_WIRE_FIELDS(broker::QueueResend, 2);
+SLUICE_WIRE_FIELDS(broker::QueuePurge, 1);
+SLUICE_WIRE_FIELDS(broker::Retention, 3);
+SLUICE_WIRE_FIELDS(broker::StoreRetention, 2);
+SLUICE_WIRE_FIELDS(broker::StateLimits, 6);
+SLUICE_WIRE_FIELDS(broker::Configure, 1);
+SLUICE_WIRE_FIELDS(broker::Tick, 0);
+SLUICE_WIRE_ALTERNATIVES(broker::Command, 11);
+
+SLUICE_WIRE_FIELDS(broker::StoredMessage, 8);
+SLUICE_WIRE_FIELDS(broker::Published, 4);
+SLUICE_WIRE_FIELDS(broker::SendResult, 1);
+SLUICE_WIRE_FIELDS(broker::Delivery, 7);
+SLUICE_WIRE_FIELDS(broker::ReceiveResult, 1);
+SLUICE_WIRE_FIELDS(broker::AckResult, 2);
+SLUICE_WIRE_FIELDS(broker::Purged, 1);
+SLUICE_WIRE_FIELDS(broker::Done, 0);
+SLUICE_WIRE_ALTERNATIVES(broker::Reply, 6);
+SLUICE_WIRE_FIELDS(broker::QueueStats, 12);
+SLUICE_WIRE_FIELDS(broker::StoreStats, 7);
+
+SLUICE_WIRE_FIELDS(node::Write, 2);
+SLUICE_WIRE_FIELDS(node::PublishEvent, 1);
+SLUICE_WIRE_FIELDS(node::SubscribeEvents, 3);
+SLUICE_WIRE_FIELDS(node::StoreStart, 4);
+SLUICE_WIRE_FIELDS(node::SubscribeStore, 4);
+SLUICE_WIRE_FIELDS(node::SubscribeRpc, 4);
+SLUICE_WIRE_FIELDS(node::Unsubscribe, 1);
+SLUICE_WIRE_FIELDS(node::RpcCall, 5);
+SLUICE_WIRE_FIELDS(node::RpcRespond, 6);
+SLUICE_WIRE_FIELDS(node::Peek, 2);
+SLUICE_WIRE_FIELDS(node::GetStats, 2);
+SLUICE_WIRE_FIELDS(node::ListChannels, 1);
+SLUICE_WIRE_ALTERNATIVES(node::RequestBody, 11);
+SLUICE_WIRE_FIELDS(node::ClientRequest, 2);
+SLUICE_WIRE_FIELDS(node::RpcAnswer, 6);
+SLUICE_WIRE_FIELDS(node::ChannelInfo, 6);
+SLUICE_WIRE_ALTERNATIVES(node::ReplyBody, 7);
+SLUICE_WIRE_FIELDS(node::ClientReply, 4);
+SLUICE_WIRE_FIELDS(node::EventDelivery, 2);
+SLUICE_WIRE_FIELDS(node::StoreDelivery, 2);
+SLUICE_WIRE_FIELDS(node::RpcIncoming, 4);
+SLUICE_WIRE_FIELDS(node::Forward, 2);
+SLUICE_WIRE_FIELDS(node::ForwardReply, 4);
+SLUICE_WIRE_FIELDS(node::EventFanout, 2);
+SLUICE_WIRE_FIELDS(node::Registry, 3);
+SLUICE_WIRE_FIELDS(node::RpcForward, 3);
+SLUICE_WIRE_FIELDS(node::RpcReturn, 3);
+SLUICE_WIRE_ALTERNATIVES(node::Message, 12);
+
+#undef SLUICE_WIRE_FIELDS
+#undef SLUICE_WIRE_ALTERNATIVES
 
 namespace s = schema;
 
