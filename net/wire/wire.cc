@@ -114,7 +114,10 @@ void Decoder::scan_headers() {
 }
 
 void Decoder::break_at(std::size_t offset, Status error) {
-  SLUICE_ASSERT(!broken_ && offset >= consumed_ && offset <= buffer_.size(), "a stream breaks once, ahead of the reader");
+  SLUICE_ASSERT(offset >= consumed_ && offset <= buffer_.size(), "a stream breaks ahead of the reader");
+  // A frame can fail to decode ahead of a bad length prefix already seen:
+  // the earlier break is the one the reader reaches.
+  SLUICE_ASSERT(!broken_ || offset < broken_at_, "a later break never replaces an earlier one");
   broken_ = std::move(error);
   broken_at_ = offset;
   // The frames before the break still come out of next(); nothing after it.
