@@ -83,7 +83,9 @@ class SimCluster final : public ClusterBase {
  public:
   using Message = typename Node::Message;
   using Factory = std::function<Result<std::unique_ptr<Node>>(NodeId, KvStore&)>;
-  using ClientSink = std::function<void(NodeId client, NodeId from, Message message)>;
+  // `sent` numbers the message among every send of this cluster, so a
+  // client can tell what was sent before it opened its current connection.
+  using ClientSink = std::function<void(NodeId client, NodeId from, std::uint64_t sent, Message message)>;
 
   SimCluster(Scheduler* scheduler, Trace* trace, SimNetwork* network, Rng rng, Hooks hooks,
              ClusterOptions options, Factory factory, ClientSink client_sink)
@@ -99,9 +101,14 @@ class SimCluster final : public ClusterBase {
   }
 
   // A client (not a simulated process: it never crashes) sends to a server.
-  void client_send(NodeId client, NodeId to, Message message) {
-    send_envelope(Envelope<Message>{kDefaultGroup, client, to, std::move(message)});
+  // `open`, when given, is asked on arrival: false means the connection the
+  // message was sent on has closed since, and it is dropped as TCP would.
+  void client_send(NodeId client, NodeId to, Message message, std::function<bool()> open = {}) {
+    send_envelope(Envelope<Message>{kDefaultGroup, client, to, std::move(message)}, std::move(open));
   }
+
+  // How many messages the cluster has sent so far (see ClientSink).
+  std::uint64_t sends() const { return sends_; }
 
   Node* node(NodeId id) {
     auto& p = *processes_.at(id);
@@ -250,17 +257,20 @@ class SimCluster final : public ClusterBase {
     action();
   }
 
-  void send_envelope(Envelope<Message> envelope) {
+  void send_envelope(Envelope<Message> envelope, std::function<bool()> open = {}) {
     const NodeId from = envelope.from;
     const NodeId to = envelope.to;
+    const std::uint64_t sent = ++sends_;
     network_->send(from, to, describe(envelope.message),
-                   [this, from, to, message = std::move(envelope.message)] { deliver(from, to, message); });
+                   [this, from, to, sent, open = std::move(open), message = std::move(envelope.message)] {
+                     if (!open || open()) deliver(from, to, sent, message);
+                   });
   }
 
-  void deliver(NodeId from, NodeId to, const Message& message) {
+  void deliver(NodeId from, NodeId to, std::uint64_t sent, const Message& message) {
     auto it = processes_.find(to);
     if (it == processes_.end()) {
-      client_sink_(to, from, message);
+      client_sink_(to, from, sent, message);
       return;
     }
     Process& p = *it->second;
@@ -363,6 +373,7 @@ class SimCluster final : public ClusterBase {
 
   Factory factory_;
   ClientSink client_sink_;
+  std::uint64_t sends_ = 0;
   std::map<NodeId, std::unique_ptr<Process>> processes_;
 };
 

@@ -151,7 +151,7 @@ void run_toy(const RunSpec& spec, Setup& setup, World& w, RunResult& result) {
     o.hooks = w.hooks;
     return toy::PrimaryBackupNode::open(o, store);
   };
-  auto client_sink = [&](NodeId client, NodeId /*from*/, toy::Message message) {
+  auto client_sink = [&](NodeId client, NodeId /*from*/, std::uint64_t /*sent*/, toy::Message message) {
     if (auto* reply = std::get_if<toy::ClientReply>(&message); reply && workload_ptr) {
       workload_ptr->on_reply(client, *reply);
     }

@@ -60,8 +60,14 @@ std::vector<std::string> Workload::check(const broker::BrokerState& final_state)
         fail(body + " delivered from " + x.message.channel + ", not its queue or dead-letter queue");
         continue;
       }
-      if (acked != nullptr && d->client_time > acked->acked_time) {
-        fail(body + " delivered again after an acknowledged ack");
+      // Only a receive asked for after the ack was confirmed is certainly
+      // served after it: an answer to an earlier receive may arrive late
+      // (its delivery then happened before the ack, and the message may
+      // since have moved to its dead-letter queue and been acked there).
+      if (acked != nullptr && d != acked && d->requested_time > acked->acked_time) {
+        fail(body + " delivered again after an acknowledged ack (receipt " + std::to_string(x.receipt) +
+             ", asked for at " + format_duration(d->requested_time - Timestamp{}) + "; receipt " +
+             std::to_string(acked->d.receipt) + " acked at " + format_duration(acked->acked_time - Timestamp{}) + ")");
       }
       if (source) {
         if (source_seq && *source_seq != x.message.seq) fail(body + " was enqueued twice (seq " +

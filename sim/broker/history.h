@@ -25,7 +25,8 @@ struct Workload::History {
   struct Delivery {
     std::string body;
     broker::Delivery d;
-    Timestamp client_time;
+    Timestamp client_time;     // when the client saw it
+    Timestamp requested_time;  // when the client asked for it: it cannot have happened earlier
     bool rejected = false;  // a reject was sent (it may have taken effect)
     bool ack_attempted = false;
     bool acked = false;  // an ack reply confirmed this receipt

@@ -89,8 +89,8 @@ void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig
     o.compact_every = compact_every;
     return node::BrokerNode::open(o, voters, store, node_seeds.fork());
   };
-  auto client_sink = [&](NodeId client, NodeId from, node::Message message) {
-    if (workload_ptr != nullptr) workload_ptr->on_message(client, from, std::move(message));
+  auto client_sink = [&](NodeId client, NodeId from, std::uint64_t sent, node::Message message) {
+    if (workload_ptr != nullptr) workload_ptr->on_message(client, from, sent, std::move(message));
   };
   Cluster cluster(&scheduler, &trace, &network, rng.fork(), hooks, cluster_options, factory, client_sink);
 

@@ -27,6 +27,7 @@ struct Workload::Client {
   NodeId node = kNoNode;           // connected to
   std::uint64_t incarnation = 0;   // of that node when we connected
   std::uint64_t connection = 0;    // bumped by every new connection
+  std::uint64_t opened_at = 0;     // Cluster::sends() when it opened
   Timestamp stop;
   bool draining = false;
   std::uint64_t next_request = 1;
@@ -53,18 +54,29 @@ struct Workload::Client {
   bool connected() {
     return node != kNoNode && cluster().state(node) != ProcessState::down && cluster().incarnation(node) == incarnation;
   }
-  // Moving to another node closes the old connection, as a client library
-  // does: the old node drops this client's subscriptions and waits.
+  // Moving to another node, or reconnecting after a break, opens a new
+  // connection and closes the old one, as TCP and a client library do: the
+  // nodes drop what this client had on the old connection (subscriptions,
+  // waits), nothing the old one had in flight arrives on the new one in
+  // either direction (send() and Workload::on_message), and the new one
+  // starts clean.
   void connect(NodeId to = kNoNode) {
     const NodeId old = node;
     const bool was_connected = connected();
     node = to != kNoNode ? to : pick(rng, cluster().servers());
-    if (old != node || !was_connected) connection++;
-    if (was_connected && old != node) {
-      const NodeId me = id;
-      cluster().act(old, [me](node::BrokerNode& n) { n.disconnect(me); });
-    }
     incarnation = cluster().incarnation(node);
+    if (old == node && was_connected) return;  // the same connection goes on
+    connection++;
+    opened_at = cluster().sends();
+    const NodeId me = id;
+    if (old != kNoNode) cluster().act(old, [me](node::BrokerNode& n) { n.disconnect(me); });
+    if (node != old) cluster().act(node, [me](node::BrokerNode& n) { n.disconnect(me); });
+  }
+  // Sends on the current connection.
+  void send(node::ClientRequest request) {
+    cluster().client_send(id, node, std::move(request), [this, conn = connection, to = node, inc = incarnation] {
+      return connection == conn && node == to && cluster().incarnation(to) == inc;
+    });
   }
 
   // once: no retry after silence (events are at most once: a retried
@@ -82,7 +94,7 @@ struct Workload::Client {
     Op& o = *op;
     const std::uint32_t number = ++o.attempt;
     const std::uint64_t rid = o.request_id;
-    cluster().client_send(id, node, node::ClientRequest{rid, o.body});
+    send(node::ClientRequest{rid, o.body});
     after(w->options_.attempt_timeout, [this, rid, number] {
       if (!op || op->request_id != rid || op->attempt != number) return;
       connect();  // silence: another node
@@ -203,10 +215,12 @@ struct Consumer final : Workload::Client {
     receive.visibility = Duration::millis(uniform_between(rng, 200, 1000));
     const Duration wait = Duration::millis(uniform_between(rng, 0, 500));
     request(node::Write{receive, wait},
-            [this, visibility = receive.visibility](const ClientReply& r) { on_received(r, visibility); },
+            [this, visibility = receive.visibility, asked = now()](const ClientReply& r) {
+              on_received(r, visibility, asked);
+            },
             [this] { think([this] { next(); }); });
   }
-  void on_received(const ClientReply& r, Duration visibility) {
+  void on_received(const ClientReply& r, Duration visibility, Timestamp asked) {
     std::vector<std::uint64_t> receipts;
     if (r.status.ok()) {
       const auto* reply = std::get_if<broker::Reply>(&r.body);
@@ -216,7 +230,7 @@ struct Consumer final : Workload::Client {
       } else {
         for (const broker::Delivery& d : got->deliveries) {
           h().by_receipt[d.receipt] = h().deliveries.size();
-          h().deliveries.push_back({d.message.body, d, now(), false, false, false, {}});
+          h().deliveries.push_back({d.message.body, d, now(), asked, false, false, false, {}});
           receipts.push_back(d.receipt);
         }
       }
@@ -337,7 +351,7 @@ struct StoreSubscriber final : Workload::Client {
 
   void start() override { subscribe(); }
   void subscribe() {
-    if (sub_id != 0 && connected()) cluster().client_send(id, node, node::ClientRequest{0, node::Unsubscribe{sub_id}});
+    if (sub_id != 0 && connected()) send(node::ClientRequest{0, node::Unsubscribe{sub_id}});
     sub_id = 0;
     connect();
     const std::uint64_t s = next_sub++;
@@ -513,14 +527,14 @@ struct RpcResponder final : Workload::Client {
       watch();
     });
   }
-  void on_push(NodeId from, const node::Message& m) override {
+  void on_push(NodeId /*from*/, const node::Message& m) override {
     const auto* in = std::get_if<node::RpcIncoming>(&m);
     if (in == nullptr) return;
     if (!h().rpc_bodies.contains(in->request.body)) h().fail("unexpected rpc request " + in->request.body);
     node::RpcRespond respond{in->rpc_id, true, "", "", "re:" + in->request.body, {}};
     // Answers go straight back to the node that asked, outside the
     // one-request-at-a-time flow: a responder serves many at once.
-    cluster().client_send(id, from, node::ClientRequest{0, respond});
+    send(node::ClientRequest{0, respond});  // `from` is the node this connection is to
   }
 };
 
@@ -541,7 +555,7 @@ struct RpcCaller final : Workload::Client {
     h().operations++;
     const std::uint64_t rid = op->request_id;
     if (!connected()) connect();
-    cluster().client_send(id, node, node::ClientRequest{rid, call});
+    send(node::ClientRequest{rid, call});
     after(Duration::seconds(3), [this, rid] {
       if (op && op->request_id == rid) {
         op.reset();
@@ -601,13 +615,13 @@ void Workload::start(Timestamp stop) {
   });
 }
 
-void Workload::on_message(NodeId client, NodeId from, node::Message message) {
+void Workload::on_message(NodeId client, NodeId from, std::uint64_t sent, node::Message message) {
   const std::uint64_t i = client.value() - kFirstClientId;
   if (client.value() < kFirstClientId || i >= clients_.size()) return;
   Client& c = *clients_[i];
   // Only the current connection speaks: what an old one still had in
   // flight died with it, as on a closed TCP connection.
-  if (from != c.node || !c.connected()) return;
+  if (from != c.node || !c.connected() || sent <= c.opened_at) return;
   if (const auto* r = std::get_if<ClientReply>(&message); r != nullptr && r->request_id != 0 &&
                                                           dynamic_cast<RpcCaller*>(&c) == nullptr) {
     c.on_reply(*r);

@@ -49,7 +49,7 @@ class Workload {
 
   // Clients start now; writers stop at `stop`, readers go on.
   void start(Timestamp stop);
-  void on_message(NodeId client, NodeId from, node::Message message);
+  void on_message(NodeId client, NodeId from, std::uint64_t sent, node::Message message);
   // Liveness: true once every queue is empty (consumers drained it) and
   // every store subscriber has caught up with every acknowledged publish.
   bool drained() const;

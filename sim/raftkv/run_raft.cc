@@ -103,7 +103,7 @@ void run_raft(std::uint64_t seed, const RaftRunOptions& options, FaultConfig fau
     const raft::VoterSet bootstrap = voters.count(id) ? voters : raft::VoterSet{};
     return raftkv::KvNode::open(o, bootstrap, store, node_seeds.fork(), reads, compact_every);
   };
-  auto client_sink = [&](NodeId client, NodeId from, raftkv::Message message) {
+  auto client_sink = [&](NodeId client, NodeId from, std::uint64_t /*sent*/, raftkv::Message message) {
     if (auto* reply = std::get_if<raftkv::KvReply>(&message); reply && workload_ptr) {
       workload_ptr->on_reply(client, from, *reply);
     }
