@@ -23,6 +23,13 @@ const char* rpc_kind_name(RpcKind kind) { return kind == RpcKind::command ? "com
 
 Result<std::unique_ptr<BrokerNode>> BrokerNode::open(const BrokerOptions& options, const raft::VoterSet& voters,
                                                      KvStore& store, Rng rng) {
+  // The limits that reach the replicated state are checked as the state
+  // would check a Configure: refused here, at startup, rather than proposed
+  // and refused by every replica, leaving this node's wish unmet for ever.
+  const broker::Command configure = broker::Configure{broker::state_limits(options.limits)};
+  if (Status s = broker::validate(configure, options.limits); !s.ok()) {
+    return Status(Code::invalid_argument, "broker limits: " + s.message());
+  }
   // The state first: Raft hands out entries from its snapshot on, and we
   // skip those the loaded state already applied.
   auto state = broker::BrokerState::load(store);

@@ -167,6 +167,7 @@ class BrokerNode {
   void deliver_event(const StoredMessage& event, const std::map<std::string, NodeId>& groups);
   void subscribe_events(NodeId client, std::uint64_t request_id, const SubscribeEvents& s);
   void subscribe_rpc(NodeId client, std::uint64_t request_id, const SubscribeRpc& s);
+  Status admit_subscription(const SubKey& key) const;
   void unsubscribe(NodeId client, std::uint64_t request_id, const Unsubscribe& u);
   void rpc_call(NodeId client, std::uint64_t request_id, const RpcCall& call);
   void on_rpc_forward(NodeId origin, const RpcForward& f);

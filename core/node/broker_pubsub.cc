@@ -27,15 +27,30 @@ std::set<NodeId> BrokerNode::peers() const {
   return out;
 }
 
+// A new subscription's id must be free across all kinds (one Unsubscribe
+// ends whichever holds it), and the node's subscription count bounded.
+Status BrokerNode::admit_subscription(const SubKey& key) const {
+  if (store_subs_.contains(key) || event_subs_.contains(key) || rpc_subs_.contains(key)) {
+    return invalid("subscription id " + std::to_string(key.second) + " is already in use by another subscription");
+  }
+  if (subscription_count() >= options_.subscriptions_max) {
+    return Status(Code::unavailable, "this node has too many subscriptions");
+  }
+  return {};
+}
+
 // ---------------------------------------------------------------------------
 // Events store subscriptions
 
 void BrokerNode::subscribe_store(NodeId client, std::uint64_t request_id, const SubscribeStore& s) {
-  Status status = broker::validate_channel(s.channel);
-  if (status.ok() && subscription_count() >= options_.subscriptions_max) {
-    status = Status(Code::unavailable, "this node has too many subscriptions");
+  const SubKey key{client, s.sub_id};
+  if (auto it = store_subs_.find(key); it != store_subs_.end() && it->second.channel == s.channel &&
+                                       it->second.group == s.group) {
+    reply(client, request_id, {}, {}, out_, false);  // a retry whose first answer was lost: already served
+    return;
   }
-  if (status.ok() && store_subs_.contains({client, s.sub_id})) status = invalid("subscription id already in use");
+  Status status = broker::validate_channel(s.channel);
+  if (status.ok()) status = admit_subscription(key);
   if (status.ok() && s.start.from == StartFrom::time_delta && s.start.delta.ns < 0) status = invalid("negative delta");
   if (!status.ok()) {
     reply(client, request_id, status, {}, out_, false);
@@ -51,7 +66,7 @@ void BrokerNode::subscribe_store(NodeId client, std::uint64_t request_id, const 
     case StartFrom::time: start = state_.store_seq_at(s.channel, s.start.time); break;
     case StartFrom::time_delta: start = state_.store_seq_at(s.channel, now_ - s.start.delta); break;
   }
-  store_subs_[{client, s.sub_id}] = StoreSub{s.channel, s.group, start};
+  store_subs_[key] = StoreSub{s.channel, s.group, start};
   if (!s.group.empty()) store_groups_.try_emplace({s.channel, s.group}, StoreGroup{start, 0});
   reply(client, request_id, {}, {}, out_, false);
   store_backlog_ = true;
@@ -92,17 +107,20 @@ void BrokerNode::push_store(Output<Message>& out) {
 // Events
 
 void BrokerNode::subscribe_events(NodeId client, std::uint64_t request_id, const SubscribeEvents& s) {
-  Status status = broker::validate_pattern(s.pattern);
-  if (status.ok() && subscription_count() >= options_.subscriptions_max) {
-    status = Status(Code::unavailable, "this node has too many subscriptions");
+  const SubKey key{client, s.sub_id};
+  if (auto it = event_subs_.find(key); it != event_subs_.end() && it->second.pattern == s.pattern &&
+                                       it->second.group == s.group) {
+    reply(client, request_id, {}, {}, out_, false);  // a retry whose first answer was lost: already served
+    return;
   }
-  if (status.ok() && event_subs_.contains({client, s.sub_id})) status = invalid("subscription id already in use");
+  Status status = broker::validate_pattern(s.pattern);
+  if (status.ok()) status = admit_subscription(key);
   if (status.ok() && s.group.find('\n') != std::string::npos) status = invalid("group names cannot hold a newline");
   if (!status.ok()) {
     reply(client, request_id, status, {}, out_, false);
     return;
   }
-  event_subs_[{client, s.sub_id}] = EventSub{s.pattern, s.group};
+  event_subs_[key] = EventSub{s.pattern, s.group};
   reply(client, request_id, {}, {}, out_, false);
   send_registry(false);
 }
@@ -173,16 +191,19 @@ void BrokerNode::deliver_event(const StoredMessage& event, const std::map<std::s
 // Commands and queries
 
 void BrokerNode::subscribe_rpc(NodeId client, std::uint64_t request_id, const SubscribeRpc& s) {
-  Status status = broker::validate_channel(s.channel);
-  if (status.ok() && subscription_count() >= options_.subscriptions_max) {
-    status = Status(Code::unavailable, "this node has too many subscriptions");
+  const SubKey key{client, s.sub_id};
+  if (auto it = rpc_subs_.find(key); it != rpc_subs_.end() && it->second.kind == s.kind &&
+                                     it->second.channel == s.channel && it->second.group == s.group) {
+    reply(client, request_id, {}, {}, out_, false);  // a retry whose first answer was lost: already served
+    return;
   }
-  if (status.ok() && rpc_subs_.contains({client, s.sub_id})) status = invalid("subscription id already in use");
+  Status status = broker::validate_channel(s.channel);
+  if (status.ok()) status = admit_subscription(key);
   if (!status.ok()) {
     reply(client, request_id, status, {}, out_, false);
     return;
   }
-  rpc_subs_[{client, s.sub_id}] = RpcSub{s.kind, s.channel, s.group};
+  rpc_subs_[key] = RpcSub{s.kind, s.channel, s.group};
   reply(client, request_id, {}, {}, out_, false);
   send_registry(false);
 }

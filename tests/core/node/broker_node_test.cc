@@ -1,0 +1,418 @@
+// Scenario tests of BrokerNode itself: a small cluster of nodes on a
+// perfect, instant network with in-memory disks, driven by the production
+// drive() function. The swarm covers the node under faults; these pin its
+// behaviour one sentence at a time (forwarding, parked receives, store start
+// options, event groups, RPC routing, retried subscribes).
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "core/node/broker_node.h"
+#include "core/node/driver.h"
+#include "tests/core/broker/mem_kv.h"
+
+namespace sluice::node {
+namespace {
+
+using broker::testing::MemKv;
+
+class Harness {
+ public:
+  explicit Harness(int nodes) {
+    raft::VoterSet voters;
+    for (int i = 1; i <= nodes; ++i) voters.insert(NodeId(i));
+    for (int i = 1; i <= nodes; ++i) {
+      const NodeId id(i);
+      auto& slot = slots_[id];
+      slot.store = std::make_unique<MemKv>();
+      slot.env = std::make_unique<Env>(this, id);
+      BrokerOptions o;
+      o.raft.self = id;
+      auto opened = BrokerNode::open(o, voters, *slot.store, Rng(1000 + i));
+      EXPECT_TRUE(opened.ok());
+      slot.node = std::move(opened.value());
+    }
+  }
+
+  BrokerNode& node(NodeId id) { return *slots_.at(id).node; }
+  std::vector<Message>& inbox(NodeId client) { return inboxes_[client]; }
+  Timestamp now() const { return now_; }
+
+  // Ticks until a leader is known to every node; returns it.
+  NodeId elect() {
+    for (int i = 0; i < 2000; ++i) {
+      tick();
+      NodeId leader = slots_.begin()->second.node->raft().leader();
+      bool agreed = leader != kNoNode;
+      for (auto& [id, slot] : slots_) agreed = agreed && slot.node->raft().leader() == leader;
+      if (agreed) return leader;
+    }
+    ADD_FAILURE() << "no leader after 2000 ticks";
+    return kNoNode;
+  }
+
+  void tick(Duration step = Duration::millis(10)) {
+    now_ = now_ + step;
+    for (auto& [id, slot] : slots_) {
+      slot.node->tick(now_);
+      drive(*slot.node, *slot.env);
+    }
+    settle();
+  }
+
+  // A client request to `at`; returns the request id.
+  std::uint64_t request(NodeId client, NodeId at, RequestBody body) {
+    const std::uint64_t rid = next_request_++;
+    BrokerNode& n = node(at);
+    n.step(client, ClientRequest{rid, std::move(body)}, now_);
+    drive(n, *slots_.at(at).env);
+    settle();
+    return rid;
+  }
+
+  // The reply to request `rid`, ticking until it comes (bounded).
+  std::optional<ClientReply> reply(NodeId client, std::uint64_t rid, int ticks_max = 500) {
+    for (int i = 0; i <= ticks_max; ++i) {
+      auto& box = inbox(client);
+      for (auto it = box.begin(); it != box.end(); ++it) {
+        if (auto* r = std::get_if<ClientReply>(&*it); r != nullptr && r->request_id == rid) {
+          ClientReply out = *r;
+          box.erase(it);
+          return out;
+        }
+      }
+      tick();
+    }
+    return std::nullopt;
+  }
+
+  ClientReply call(NodeId client, NodeId at, RequestBody body) {
+    const std::uint64_t rid = request(client, at, std::move(body));
+    auto r = reply(client, rid);
+    EXPECT_TRUE(r.has_value()) << "no reply to request " << rid;
+    return r.value_or(ClientReply{rid, Status(Code::timeout, "test: no reply"), kNoNode, {}});
+  }
+
+  // Pushes of type T delivered to the client so far, removed from its inbox.
+  template <class T>
+  std::vector<T> take(NodeId client) {
+    std::vector<T> out;
+    auto& box = inbox(client);
+    for (auto it = box.begin(); it != box.end();) {
+      if (auto* p = std::get_if<T>(&*it)) {
+        out.push_back(*p);
+        it = box.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return out;
+  }
+
+ private:
+  struct Env final : Environment<Message> {
+    Env(Harness* h, NodeId self) : h_(h), self_(self) {}
+    void send(Envelope<Message> e) override { h_->wire_.push_back(std::move(e)); }
+    void persist(WriteBatch batch, std::function<void(Status)> done) override {
+      Status s = h_->slots_.at(self_).store->write(batch, {});
+      h_->completions_.push_back([done = std::move(done), s]() mutable { done(s); });
+    }
+    Harness* h_;
+    NodeId self_;
+  };
+  struct Slot {
+    std::unique_ptr<MemKv> store;
+    std::unique_ptr<Env> env;
+    std::unique_ptr<BrokerNode> node;
+  };
+
+  // Delivers everything in flight and completes every persist, in order.
+  void settle() {
+    for (int guard = 0; guard < 1'000'000; ++guard) {
+      if (!completions_.empty()) {
+        auto done = std::move(completions_.front());
+        completions_.pop_front();
+        done();
+      } else if (!wire_.empty()) {
+        Envelope<Message> e = std::move(wire_.front());
+        wire_.pop_front();
+        if (auto it = slots_.find(e.to); it != slots_.end()) {
+          it->second.node->step(e.from, std::move(e.message), now_);
+          drive(*it->second.node, *it->second.env);
+        } else {
+          inboxes_[e.to].push_back(std::move(e.message));
+        }
+      } else {
+        return;
+      }
+    }
+    FAIL() << "the cluster did not settle";
+  }
+
+  std::map<NodeId, Slot> slots_;
+  std::deque<Envelope<Message>> wire_;
+  std::deque<std::function<void()>> completions_;
+  std::map<NodeId, std::vector<Message>> inboxes_;
+  Timestamp now_;
+  std::uint64_t next_request_ = 1;
+};
+
+const NodeId kAlice(100);
+const NodeId kBob(101);
+const NodeId kCarol(102);
+
+broker::MessageIn msg(std::string channel, std::string body) {
+  broker::MessageIn m;
+  m.channel = std::move(channel);
+  m.body = std::move(body);
+  return m;
+}
+
+Write send(std::string channel, std::string body) {
+  broker::QueueSend s;
+  s.items.push_back(broker::QueueItem{msg(std::move(channel), std::move(body)), {}, {}, {}, 0, ""});
+  return Write{s, {}};
+}
+
+Write receive(std::string channel, Duration wait = {}, std::uint32_t max = 10) {
+  broker::QueueReceive r;
+  r.channel = std::move(channel);
+  r.max_messages = max;
+  r.visibility = Duration::seconds(30);
+  return Write{r, wait};
+}
+
+std::vector<broker::Delivery> deliveries(const ClientReply& r) {
+  EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+  const auto* reply = std::get_if<broker::Reply>(&r.body);
+  const auto* got = reply ? std::get_if<broker::ReceiveResult>(reply) : nullptr;
+  return got ? got->deliveries : std::vector<broker::Delivery>{};
+}
+
+NodeId follower_of(Harness& h, NodeId leader, int nodes) {
+  for (int i = 1; i <= nodes; ++i) {
+    if (NodeId(i) != leader) return NodeId(i);
+  }
+  (void)h;
+  return kNoNode;
+}
+
+TEST(BrokerNode, AFollowerForwardsAWriteAndRelaysTheAnswer) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId follower = follower_of(h, leader, 3);
+  EXPECT_TRUE(h.call(kAlice, follower, send("jobs", "one")).status.ok());
+  // Every replica applies it; a consumer on the leader gets it.
+  const auto got = deliveries(h.call(kBob, leader, receive("jobs")));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message.body, "one");
+  EXPECT_EQ(got[0].receive_count, 1u);
+}
+
+TEST(BrokerNode, AReceiveWithAWaitIsParkedUntilAMessageArrives) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  const std::uint64_t rid = h.request(kBob, leader, receive("jobs", Duration::seconds(5)));
+  h.tick();
+  EXPECT_TRUE(h.take<ClientReply>(kBob).empty()) << "answered before any message was sent";
+  EXPECT_TRUE(h.call(kAlice, leader, send("jobs", "late")).status.ok());
+  auto r = h.reply(kBob, rid);
+  ASSERT_TRUE(r.has_value());
+  const auto got = deliveries(*r);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message.body, "late");
+}
+
+TEST(BrokerNode, AParkedReceiveAnswersEmptyWhenItsWaitRunsOut) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  const Timestamp asked = h.now();
+  const std::uint64_t rid = h.request(kBob, leader, receive("jobs", Duration::millis(300)));
+  auto r = h.reply(kBob, rid);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(deliveries(*r).empty());
+  EXPECT_GE(h.now() - asked, Duration::millis(300));
+}
+
+TEST(BrokerNode, AnAckOfAnEarlierReceiptCannotAckALaterRedelivery) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  ASSERT_TRUE(h.call(kAlice, leader, send("jobs", "x")).status.ok());
+  const auto first = deliveries(h.call(kBob, leader, receive("jobs")));
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(h.call(kBob, leader, Write{broker::QueueReject{first[0].receipt}, {}}).status.ok());
+  const auto second = deliveries(h.call(kBob, leader, receive("jobs")));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].receive_count, 2u);
+  const ClientReply late = h.call(kBob, leader, Write{broker::QueueAck{{first[0].receipt}}, {}});
+  ASSERT_TRUE(late.status.ok());
+  const auto& result = std::get<broker::AckResult>(std::get<broker::Reply>(late.body));
+  EXPECT_EQ(result.stale, std::vector<std::uint64_t>{first[0].receipt});
+  // The redelivery is still in flight, not acknowledged.
+  EXPECT_EQ(h.node(leader).state().queue_stats("jobs").value_or(broker::QueueStats{}).in_flight, 1u);
+}
+
+StoreStart start(StartFrom from, std::uint64_t seq = 0, Duration delta = {}) {
+  StoreStart s;
+  s.from = from;
+  s.seq = seq;
+  s.delta = delta;
+  return s;
+}
+
+class StoreStarts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    leader_ = h_.elect();
+    for (const char* body : {"a", "b", "c"}) {
+      ASSERT_TRUE(h_.call(kAlice, leader_, Write{broker::StorePublish{msg("log", body), {}}, {}}).status.ok());
+    }
+  }
+  std::vector<std::string> bodies_from(StoreStart start) {
+    const ClientReply r = h_.call(kBob, leader_, SubscribeStore{next_sub_, "log", "", start});
+    EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+    h_.tick();
+    std::vector<std::string> out;
+    for (const auto& d : h_.take<StoreDelivery>(kBob)) {
+      if (d.sub_id == next_sub_) out.push_back(d.message.body + std::to_string(d.message.seq));
+    }
+    ++next_sub_;
+    return out;
+  }
+  Harness h_{1};
+  NodeId leader_;
+  std::uint64_t next_sub_ = 1;
+};
+
+TEST_F(StoreStarts, EachStartOptionBeginsWhereItSays) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(bodies_from(start(StartFrom::first)), (V{"a1", "b2", "c3"}));
+  EXPECT_EQ(bodies_from(start(StartFrom::last)), (V{"c3"}));
+  EXPECT_EQ(bodies_from(start(StartFrom::sequence, 2)), (V{"b2", "c3"}));
+  EXPECT_EQ(bodies_from(start(StartFrom::new_only)), V{});
+  EXPECT_EQ(bodies_from(start(StartFrom::time)), (V{"a1", "b2", "c3"}));
+  EXPECT_EQ(bodies_from(start(StartFrom::time_delta, 0, Duration::seconds(3600))), (V{"a1", "b2", "c3"}));
+}
+
+TEST_F(StoreStarts, ANewOnlySubscriberGetsWhatIsPublishedAfterIt) {
+  EXPECT_TRUE(bodies_from(start(StartFrom::new_only)).empty());
+  ASSERT_TRUE(h_.call(kAlice, leader_, Write{broker::StorePublish{msg("log", "d"), {}}, {}}).status.ok());
+  h_.tick();
+  const auto got = h_.take<StoreDelivery>(kBob);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message.seq, 4u);
+}
+
+TEST(BrokerNode, ARetriedSubscribeIsAnsweredAgainAndAnIdInUseIsRefused) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  EXPECT_TRUE(h.call(kBob, leader, SubscribeEvents{7, "ev.>", ""}).status.ok());
+  // The same subscription again (its first answer was lost): ok, and still one.
+  EXPECT_TRUE(h.call(kBob, leader, SubscribeEvents{7, "ev.>", ""}).status.ok());
+  // The same id for something else: refused, whatever the kind.
+  EXPECT_EQ(h.call(kBob, leader, SubscribeEvents{7, "other.>", ""}).status.code(), Code::invalid_argument);
+  EXPECT_EQ(h.call(kBob, leader, SubscribeStore{7, "log", "", start(StartFrom::first)}).status.code(), Code::invalid_argument);
+  EXPECT_EQ(h.call(kBob, leader, SubscribeRpc{7, RpcKind::query, "q", ""}).status.code(), Code::invalid_argument);
+  EXPECT_TRUE(h.call(kAlice, leader, PublishEvent{msg("ev.a", "hello")}).status.ok());
+  h.tick();
+  const auto got = h.take<EventDelivery>(kBob);
+  ASSERT_EQ(got.size(), 1u) << "a retried subscribe must not deliver twice";
+  EXPECT_EQ(got[0].message.body, "hello");
+}
+
+TEST(BrokerNode, EventsReachMatchingSubscribersOnEveryNodeAndOneMemberPerGroup) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId other = follower_of(h, leader, 3);
+  ASSERT_TRUE(h.call(kBob, leader, SubscribeEvents{1, "ev.*", ""}).status.ok());
+  ASSERT_TRUE(h.call(kCarol, other, SubscribeEvents{1, "ev.>", "workers"}).status.ok());
+  ASSERT_TRUE(h.call(NodeId(103), leader, SubscribeEvents{1, "ev.>", "workers"}).status.ok());
+  for (int i = 0; i < 50; ++i) h.tick(Duration::millis(50));  // registries spread
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(h.call(kAlice, other, PublishEvent{msg("ev.a", "e" + std::to_string(i))}).status.ok());
+  }
+  ASSERT_TRUE(h.call(kAlice, other, PublishEvent{msg("nope.a", "x")}).status.ok());
+  h.tick();
+  EXPECT_EQ(h.take<EventDelivery>(kBob).size(), 10u);
+  const std::size_t carol = h.take<EventDelivery>(kCarol).size();
+  const std::size_t dave = h.take<EventDelivery>(NodeId(103)).size();
+  EXPECT_EQ(carol + dave, 10u) << "each event to exactly one member of the group";
+}
+
+TEST(BrokerNode, ACommandIsRoutedToAResponderOnAnotherNodeAndItsAnswerReturns) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId other = follower_of(h, leader, 3);
+  ASSERT_TRUE(h.call(kCarol, other, SubscribeRpc{1, RpcKind::command, "ops.restart", ""}).status.ok());
+  for (int i = 0; i < 50; ++i) h.tick(Duration::millis(50));
+  const std::uint64_t rid =
+      h.request(kAlice, leader, RpcCall{RpcKind::command, msg("ops.restart", "now"), Duration::seconds(5), "", {}});
+  h.tick();
+  const auto incoming = h.take<RpcIncoming>(kCarol);
+  ASSERT_EQ(incoming.size(), 1u);
+  EXPECT_EQ(incoming[0].request.body, "now");
+  EXPECT_TRUE(h.call(kCarol, other, RpcRespond{incoming[0].rpc_id, true, "", "", "", {}}).status.ok());
+  auto r = h.reply(kAlice, rid);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->status.ok()) << r->status.to_string();
+  EXPECT_TRUE(std::get<RpcAnswer>(r->body).executed);
+}
+
+TEST(BrokerNode, ACommandNobodyAnswersTimesOut) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  ASSERT_TRUE(h.call(kCarol, leader, SubscribeRpc{1, RpcKind::command, "ops", ""}).status.ok());
+  const Timestamp asked = h.now();
+  const std::uint64_t rid =
+      h.request(kAlice, leader, RpcCall{RpcKind::command, msg("ops", "x"), Duration::millis(500), "", {}});
+  auto r = h.reply(kAlice, rid);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status.code(), Code::timeout);
+  EXPECT_GE(h.now() - asked, Duration::millis(500));
+}
+
+TEST(BrokerNode, AFreshQueryAnswerIsServedFromTheCache) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  ASSERT_TRUE(h.call(kCarol, leader, SubscribeRpc{1, RpcKind::query, "price", ""}).status.ok());
+  const RpcCall q{RpcKind::query, msg("price", "apple"), Duration::seconds(5), "apple", Duration::seconds(60)};
+  const std::uint64_t rid = h.request(kAlice, leader, q);
+  const auto incoming = h.take<RpcIncoming>(kCarol);
+  ASSERT_EQ(incoming.size(), 1u);
+  ASSERT_TRUE(h.call(kCarol, leader, RpcRespond{incoming[0].rpc_id, true, "", "", "3", {}}).status.ok());
+  auto first = h.reply(kAlice, rid);
+  ASSERT_TRUE(first.has_value() && first->status.ok());
+  EXPECT_FALSE(std::get<RpcAnswer>(first->body).from_cache);
+  const ClientReply second = h.call(kAlice, leader, q);
+  ASSERT_TRUE(second.status.ok());
+  EXPECT_TRUE(std::get<RpcAnswer>(second.body).from_cache);
+  EXPECT_EQ(std::get<RpcAnswer>(second.body).body, "3");
+  EXPECT_TRUE(h.take<RpcIncoming>(kCarol).empty()) << "a cached answer must not reach the responder";
+}
+
+TEST(BrokerNode, ADisconnectedClientsSubscriptionsEnd) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  ASSERT_TRUE(h.call(kBob, leader, SubscribeEvents{1, "ev.>", ""}).status.ok());
+  h.node(leader).disconnect(kBob);
+  ASSERT_TRUE(h.call(kAlice, leader, PublishEvent{msg("ev.a", "x")}).status.ok());
+  h.tick();
+  EXPECT_TRUE(h.take<EventDelivery>(kBob).empty());
+}
+
+TEST(BrokerNode, OpenRefusesLimitsTheReplicatedStateWouldRefuse) {
+  MemKv store;
+  BrokerOptions o;
+  o.raft.self = NodeId(1);
+  o.limits.queue_messages_max = 0;
+  auto opened = BrokerNode::open(o, raft::VoterSet{NodeId(1)}, store, Rng(1));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::invalid_argument);
+  EXPECT_NE(opened.status().message().find("queue_messages_max"), std::string::npos) << opened.status().to_string();
+}
+
+}  // namespace
+}  // namespace sluice::node
