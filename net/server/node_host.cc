@@ -180,6 +180,8 @@ bool NodeHost::transfer_leadership_away() {
   LogIndex best_match;
   for (NodeId voter : r.config().all_voters()) {
     if (voter == r.id()) continue;
+    // A peer we cannot reach would only let the transfer time out.
+    if (transport_ != nullptr && !transport_->connected(voter)) continue;
     const LogIndex match = r.progress(voter).match();
     if (best == kNoNode || match > best_match) {
       best = voter;

@@ -91,7 +91,8 @@ class NodeHost final : public Environment<node::Message>, public ClientHub {
   void persist(WriteBatch batch, std::function<void(Status)> done) override;
 
   // Shutdown. If this node leads a group with other voters, starts moving
-  // leadership to the most caught-up one; false if there is nothing to do.
+  // leadership to the most caught-up one it is connected to; false if there
+  // is none. Raft gives up on a transfer after an election timeout.
   bool transfer_leadership_away();
   // Stops ticking and storage: nothing is stepped or completed afterwards.
   void stop();

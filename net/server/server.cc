@@ -1,5 +1,6 @@
 #include "net/server/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -150,7 +151,10 @@ void Server::shutdown(std::function<void()> done) {
         });
   };
   if (host_->transfer_leadership_away()) {
-    poll_until([this] { return !host_->is_leader(); }, config_.shutdown_timeout, after_transfer);
+    // Raft abandons a transfer after an election timeout; waiting longer
+    // would only delay the exit.
+    const Duration transfer_bound = std::min(config_.shutdown_timeout, config_.tick * (2 * config_.election_ticks));
+    poll_until([this] { return !host_->is_leader(); }, transfer_bound, after_transfer);
   } else {
     after_transfer(true);
   }
