@@ -1,7 +1,11 @@
 # Thin shortcuts for the README commands; tools/dev.sh does the work.
-.PHONY: run test swarm asan bench
+.PHONY: run stop sim-demo test swarm asan bench
 run:
 	tools/dev.sh run
+stop:
+	tools/dev.sh stop
+sim-demo:
+	tools/dev.sh sim-demo
 test:
 	tools/dev.sh test
 swarm:

@@ -2,7 +2,10 @@
 # The README's commands. Each installs missing Debian packages, configures
 # and builds as needed, then does its job.
 #
-#   tools/dev.sh run              build, then run the main demo (a simulation)
+#   tools/dev.sh run              build, then start a 3-node local cluster (tools/cluster.sh)
+#   tools/dev.sh stop             stop that cluster (its data stays in .cluster/)
+#   tools/dev.sh cluster CMD      tools/cluster.sh start|stop|status|clean
+#   tools/dev.sh sim-demo         build, then run the simulator demo under faults
 #   tools/dev.sh test             build, then run the default test suite
 #   tools/dev.sh swarm [A..B]     a long Raft swarm (default seeds 1..10000)
 #   tools/dev.sh swarm-broker [A..B]  a long broker swarm, all five patterns (default 1..10000)
@@ -26,6 +29,16 @@ build() {  # build <dir> [cmake args...]
 cmd=${1:-}
 case "$cmd" in
   run)
+    build "$build_dir"
+    SLUICE_BUILD_DIR="$build_dir" tools/cluster.sh start
+    ;;
+  stop)
+    SLUICE_BUILD_DIR="$build_dir" tools/cluster.sh stop
+    ;;
+  cluster)
+    SLUICE_BUILD_DIR="$build_dir" tools/cluster.sh "${2:-status}"
+    ;;
+  sim-demo)
     build "$build_dir"
     seed=${SEED:-$(( $(date +%s) % 100000 ))}
     echo
@@ -66,7 +79,7 @@ MSG
     "$build_dir/bench/sim_bench"
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$cmd" ] || { echo "unknown command: $cmd" >&2; exit 2; }
     exit 2
     ;;
