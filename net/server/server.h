@@ -62,6 +62,7 @@ class Server {
   PeerTransport& peers() { return *transport_; }
   storage::RocksStore& store() { return *store_; }
   const ServerConfig& config() const { return config_; }
+  const std::map<NodeId, PeerAddress>& peer_addresses() const { return peer_addresses_; }
 
  private:
   Server(boost::asio::io_context& loop, const ServerConfig& config, Logger& log);

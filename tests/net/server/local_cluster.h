@@ -78,6 +78,11 @@ class LocalCluster {
     return kNoNode;
   }
 
+  // Runs f(server) on the loop thread and returns its result.
+  template <class F>
+  auto with(NodeId id, F f) {
+    return on_loop([this, id, f = std::move(f)]() mutable { return f(*servers_.at(id)); });
+  }
   std::uint16_t client_port(NodeId id) {
     return on_loop([this, id] { return servers_.at(id)->client_port(); });
   }
