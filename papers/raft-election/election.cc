@@ -147,7 +147,7 @@ class Trial {
       o.check_quorum = setup_.check_quorum;
       return ElectionNode::open(o, voters_, store, node_seeds_.fork());
     };
-    auto client_sink = [](NodeId, NodeId, raft::Message) {
+    auto client_sink = [](NodeId, NodeId, std::uint64_t, raft::Message) {
       SLUICE_ASSERT(false, "the experiment has no clients");
     };
     cluster_ = std::make_unique<Cluster>(&scheduler_, &trace_, &network_, rng_.fork(), Hooks{}, options, factory,

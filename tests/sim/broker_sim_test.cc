@@ -20,6 +20,18 @@ TEST(BrokerSim, RegressionSeeds) {
       // for writing: a node that restarted loaded other totals than the
       // leader had, and the replicas never converged.
       {"a reject's count was not persisted", 31, FaultProfile::disk, ProbeId::broker_state_loaded_on_restart},
+      // Checker: a receive's answer arrived late, after the message had
+      // moved to its dead-letter queue and been acked there; the delivery
+      // was judged by when it was seen rather than when it was asked for.
+      {"a late receive answer was taken for a delivery after an ack", 200242, FaultProfile::all,
+       ProbeId::sim_delivery_deferred_by_pause},
+      // A subscribe retried after silence was refused ("id in use") while
+      // the first attempt's subscription kept delivering.
+      {"a retried subscribe was refused but stayed live", 200302, FaultProfile::all, ProbeId::raft_node_poisoned},
+      // Client model: reconnecting to the same node kept the old session,
+      // and a message of the closed connection was taken on the new one.
+      {"a reconnect to the same node kept the old session", 713, FaultProfile::all,
+       ProbeId::broker_state_loaded_on_restart},
   };
   for (const Regression& reg : regressions) {
     RunSpec spec;

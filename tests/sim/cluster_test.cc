@@ -46,7 +46,7 @@ class ToyClusterTest : public ::testing::Test {
       o.hooks = hooks_;
       return toy::PrimaryBackupNode::open(o, store);
     };
-    auto sink = [this](NodeId /*client*/, NodeId /*from*/, toy::Message message) {
+    auto sink = [this](NodeId /*client*/, NodeId /*from*/, std::uint64_t /*sent*/, toy::Message message) {
       if (auto* reply = std::get_if<toy::ClientReply>(&message)) replies_[reply->request_id] = reply->code;
     };
     cluster_ = std::make_unique<Cluster>(&scheduler_, &trace_, &network_, root_.fork(), hooks_, options_,
@@ -214,7 +214,7 @@ class RecorderClusterTest : public ::testing::Test {
       return std::make_unique<RecorderNode>();
     };
     cluster_ = std::make_unique<Cluster>(&scheduler_, &trace_, &network_, Rng(2), Hooks{}, options_,
-                                         factory, [](NodeId, NodeId, Beat) {});
+                                         factory, [](NodeId, NodeId, std::uint64_t, Beat) {});
   }
   RecorderNode& node(std::uint64_t id) {
     RecorderNode* n = cluster_->node(NodeId(id));
