@@ -65,6 +65,15 @@ void NodeMetrics::collect() {
         .set(server_.peers().connected(id) ? 1 : 0);
   }
 
+  const http::GatewayStats http = server_.gateway().stats();
+  r.gauge("sluice_http_connections", "Open HTTP and WebSocket connections").set(static_cast<double>(http.connections_open));
+  r.gauge("sluice_http_websockets", "Open WebSocket connections").set(static_cast<double>(http.websockets_open));
+  advance(r.counter("sluice_http_requests_total", "HTTP responses sent"), static_cast<double>(http.requests));
+  advance(r.counter("sluice_http_responses_4xx_total", "HTTP responses with a 4xx status"),
+          static_cast<double>(http.responses_4xx));
+  advance(r.counter("sluice_http_responses_5xx_total", "HTTP responses with a 5xx status"),
+          static_cast<double>(http.responses_5xx));
+
   const broker::BrokerState& state = server_.host().node().state();
   for (const std::string& channel : state.channels(broker::Kind::queue)) {
     const auto q = state.queue_stats(channel);

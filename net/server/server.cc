@@ -78,6 +78,18 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   auto client_port = server->clients_->listen(config.bind, config.client_port);
   if (!client_port.ok()) return fail(Stage::listen, client_port.status());
   server->client_port_ = *client_port;
+
+  Server* s = server.get();
+  server->node_metrics_ = std::make_unique<NodeMetrics>(server->registry_, *server);
+  server->host_->on_storage_round([s](const StorageRound& round) { s->node_metrics_->on_storage_round(round); });
+  http::GatewayOptions gateway_options;
+  gateway_options.rest.limits = options.broker.limits;
+  server->gateway_ = std::make_unique<http::HttpGateway>(
+      loop, *server->host_, gateway_options, [s] { return s->registry_.render(); }, [s] { return s->health(); });
+  if (Status st = server->gateway_->start(config.bind, config.http_port); !st.ok()) {
+    return fail(Stage::listen, Status(st.code(), "cannot serve HTTP on " + config.bind + ":" +
+                                                     std::to_string(config.http_port) + ": " + st.message()));
+  }
   return server;
 }
 
@@ -101,6 +113,7 @@ void Server::start() {
       .s("bind", config_.bind)
       .u("client_port", client_port_)
       .u("peer_port", peer_port_)
+      .u("http_port", gateway_->port())
       .s("data", config_.data_dir)
       .u("voters", voters_of(config_).size());
 }
@@ -129,6 +142,7 @@ void Server::poll_step(const std::shared_ptr<Poll>& poll) {
 
 void Server::shutdown(std::function<void()> done) {
   if (stopped_) return done();
+  draining_ = true;
   log_.info("shutdown.begin").u("node", config_.id.value()).b("leader", host_->is_leader());
   auto after_transfer = [this, done](bool moved) {
     if (!moved) log_.warn("shutdown.transfer_timeout").s("note", "leaving as leader; the others elect a new one");
@@ -173,6 +187,7 @@ void Server::stop_now() {
   if (stopped_) return;
   stopped_ = true;
   poll_timer_.cancel();
+  if (gateway_ != nullptr) gateway_->stop();
   if (clients_ != nullptr) {
     clients_->stop_accepting();
     clients_->close_all("server shutting down");
@@ -181,6 +196,29 @@ void Server::stop_now() {
   // on a write that never happened.
   if (host_ != nullptr) host_->stop();
   if (transport_ != nullptr) transport_->stop();
+}
+
+}  // namespace sluice::net
+
+namespace sluice::net {
+
+http::Health Server::health() const {
+  http::Health h;
+  const NodeStatus s = host_->status();
+  h.alive = !s.poisoned && !stopped_;
+  h.ready = h.alive && !draining_ && s.ready();
+  if (s.poisoned) {
+    h.detail = "poisoned: a write or fsync failed; the node stops serving";
+  } else if (draining_) {
+    h.detail = "shutting down";
+  } else if (s.leader == kNoNode) {
+    h.detail = "no leader known";
+  } else {
+    h.detail = std::string(s.applied >= s.commit ? "ready" : "catching up") + ": leader " + to_string(s.leader) +
+               ", term " + to_string(s.term) + ", applied " + to_string(s.applied) + " of " + to_string(s.commit) +
+               " committed";
+  }
+  return h;
 }
 
 }  // namespace sluice::net

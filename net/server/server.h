@@ -1,5 +1,6 @@
 // One sluiced node assembled: the RocksDB store, the node loop (NodeHost),
-// the peer transport and the client port, on one io_context. sluiced.cc is
+// the peer transport, the client port and the HTTP gateway (REST,
+// WebSocket, /metrics, /healthz, /readyz), on one io_context. sluiced.cc is
 // a thin main() around it; the tests run several in one process.
 //
 // Startup is two steps so that a cluster on ephemeral ports can be wired
@@ -7,11 +8,12 @@
 // (after set_peer_addresses(), if the ports were not known before) dials
 // the peers and starts ticking.
 //
-// Graceful shutdown (SIGTERM), in order: a leader hands leadership to its
-// most caught-up peer and waits until it has moved; the client port stops
-// accepting and reading; in-flight writes finish and queued replies leave;
-// connections close; queued writes are synced, the memtables flushed. Each
-// wait is bounded by the configured shutdown timeout.
+// Graceful shutdown (SIGTERM), in order: /readyz turns 503 so load
+// balancers route away; a leader hands leadership to its most caught-up
+// peer and waits until it has moved; the client port stops accepting and
+// reading; in-flight writes finish and queued replies leave; connections
+// (framed and HTTP) close; queued writes are synced, the memtables
+// flushed. Each wait is bounded.
 #pragma once
 
 #include <functional>
@@ -21,9 +23,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "net/http/gateway.h"
+#include "net/metrics/metrics.h"
 #include "net/server/client_server.h"
 #include "net/server/config.h"
 #include "net/server/node_host.h"
+#include "net/server/node_metrics.h"
 #include "net/server/peer_transport.h"
 #include "storage/rocks_store.h"
 
@@ -38,7 +43,7 @@ class Server {
   };
 
   // Opens the store in config.data_dir (creating it), recovers the node,
-  // and binds the client and peer ports. `log` must outlive the server.
+  // and binds the client, peer and HTTP ports. `log` must outlive the server.
   static std::variant<std::unique_ptr<Server>, OpenError> open(boost::asio::io_context& loop,
                                                                const ServerConfig& config, Logger& log);
   Server(const Server&) = delete;
@@ -47,6 +52,7 @@ class Server {
 
   std::uint16_t client_port() const { return client_port_; }
   std::uint16_t peer_port() const { return peer_port_; }
+  std::uint16_t http_port() const { return gateway_->port(); }
   // Replaces the peer addresses (ids must be the configured voters). Before
   // start() only.
   void set_peer_addresses(const std::map<NodeId, PeerAddress>& peers);
@@ -60,6 +66,10 @@ class Server {
   NodeHost& host() { return *host_; }
   ClientServer& clients() { return *clients_; }
   PeerTransport& peers() { return *transport_; }
+  http::HttpGateway& gateway() { return *gateway_; }
+  metrics::Registry& metrics() { return registry_; }
+  // What /healthz and /readyz answer.
+  http::Health health() const;
   storage::RocksStore& store() { return *store_; }
   const ServerConfig& config() const { return config_; }
   const std::map<NodeId, PeerAddress>& peer_addresses() const { return peer_addresses_; }
@@ -81,10 +91,14 @@ class Server {
   std::unique_ptr<NodeHost> host_;
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<ClientServer> clients_;
+  metrics::Registry registry_;
+  std::unique_ptr<NodeMetrics> node_metrics_;
+  std::unique_ptr<http::HttpGateway> gateway_;
   std::uint16_t client_port_ = 0;
   std::uint16_t peer_port_ = 0;
   boost::asio::steady_timer poll_timer_;
   bool started_ = false;
+  bool draining_ = false;  // shutdown began: not ready any more
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

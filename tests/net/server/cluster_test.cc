@@ -75,6 +75,29 @@ TEST(LocalCluster, ElectsALeaderAndCommitsAQueueSendThroughAFollower) {
   EXPECT_EQ(bodies(received), (std::vector<std::string>{"hello"}));
 }
 
+TEST(LocalCluster, EveryNodeIsReadyAndServesRestThroughItsHttpPort) {
+  TempDir dir("sluice-net");
+  LocalCluster cluster(3, dir.path());
+  const NodeId leader = cluster.wait_leader();
+  ASSERT_NE(leader, kNoNode);
+  for (NodeId id : cluster.ids()) {
+    testing::HttpAnswer ready;
+    for (int i = 0; i < 500 && ready.status != 200; ++i) {
+      ready = testing::http_request(cluster.http_port(id), "GET", "/readyz");
+      if (ready.status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(ready.status, 200) << "node " << to_string(id) << ": " << ready.body;
+  }
+  const NodeId follower = other_than(cluster, {leader});
+  const auto sent = testing::http_request(cluster.http_port(follower), "POST", "/v1/queues/jobs/send",
+                                          R"({"body":"over http"})");
+  EXPECT_EQ(sent.status, 200) << sent.body;
+  const auto received = testing::http_request(cluster.http_port(leader), "POST", "/v1/queues/jobs/receive",
+                                              R"({"max":10})");
+  EXPECT_EQ(received.status, 200) << received.body;
+  EXPECT_NE(received.body.find("over http"), std::string::npos) << received.body;
+}
+
 TEST(LocalCluster, AcknowledgedWritesSurviveARestartOfEveryNode) {
   TempDir dir("sluice-net");
   std::set<std::string> acked;

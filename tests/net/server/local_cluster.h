@@ -83,6 +83,9 @@ class LocalCluster {
   auto with(NodeId id, F f) {
     return on_loop([this, id, f = std::move(f)]() mutable { return f(*servers_.at(id)); });
   }
+  std::uint16_t http_port(NodeId id) {
+    return on_loop([this, id] { return servers_.at(id)->http_port(); });
+  }
   std::uint16_t client_port(NodeId id) {
     return on_loop([this, id] { return servers_.at(id)->client_port(); });
   }
@@ -132,6 +135,7 @@ class LocalCluster {
     config.data_dir = dir_ + "/node-" + to_string(id);
     config.bind = "127.0.0.1";
     config.client_port = 0;
+    config.http_port = 0;
     config.peer_port = peer_port;
     config.cluster = "test";
     auto opened = net::Server::open(loop_, config, log_);

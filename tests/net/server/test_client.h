@@ -112,6 +112,22 @@ class TestClient {
     }
   }
 
+  // Every byte until the server closes, for protocols other than frames.
+  std::string read_all() {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + read_bound_;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) throw std::runtime_error("the server did not close within the read bound");
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[64 * 1024];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
   // Half-closes our side (we send nothing more).
   void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
 
@@ -122,6 +138,29 @@ class TestClient {
   bool eof_ = false;
   std::uint64_t next_request_ = 1;
 };
+
+struct HttpAnswer {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+
+// One HTTP/1.1 request to 127.0.0.1:port with Connection: close; reads the
+// answer until the server closes (bounded by the client's read bound).
+inline HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                               const std::string& body = "") {
+  HttpAnswer answer;
+  TestClient socket(port);
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
+  if (!socket.send_raw(request)) return answer;
+  const std::string raw = socket.read_all();
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || raw.size() < 12) return answer;
+  answer.status = std::stoi(raw.substr(9, 3));
+  const auto end = raw.find("\r\n\r\n");
+  if (end != std::string::npos) answer.body = raw.substr(end + 4);
+  return answer;
+}
 
 // Requests the tests use.
 inline node::RequestBody queue_send(const std::string& channel, const std::string& body,
