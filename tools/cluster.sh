@@ -95,16 +95,7 @@ MSG
   for i in "${nodes[@]}"; do
     printf '  %-5s %-8s %-6s %s\n' "$i" "$(client_port "$i")" "$(peer_port "$i")" "$(http_port "$i")"
   done
-  local r=0
-  readyz "$leader" || r=$?
-  if [ "$r" = 2 ]; then
-    cat <<MSG
-
-This build's sluiced serves no HTTP port yet (curl examples need it); the
-framed client port works (build/tests/sluiced_tests shows a client).
-MSG
-  else
-    cat <<MSG
+  cat <<MSG
 
 Try it with curl (any node takes any request; followers forward writes):
   curl -s -X POST localhost:8080/v1/queues/jobs/send -d '{"body":"hello"}'
@@ -113,9 +104,6 @@ Try it with curl (any node takes any request; followers forward writes):
   curl -s localhost:8080/v1/channels
   curl -s localhost:8081/metrics | grep ^sluice_raft
   curl -s localhost:8082/readyz
-MSG
-  fi
-  cat <<MSG
 
 Clients of the framed protocol (the C++ client library, the sluice CLI)
 connect to any client port: 127.0.0.1:50000, 127.0.0.1:50010, 127.0.0.1:50020.

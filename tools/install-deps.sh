@@ -24,6 +24,7 @@ packages=(
   libboost1.74-dev  # net/server/: Boost.Asio (headers only)
   libboost-program-options1.74-dev  # net/server/: sluiced flags
   libyaml-cpp-dev   # net/server/: sluiced YAML configuration
+  curl              # tools/cluster.sh: waits for /readyz, and its examples use it
   nlohmann-json3-dev  # net/http/: JSON for the REST API
 )
 if [ "${1:-}" = "--papers" ]; then

@@ -12,7 +12,9 @@
 //   storage_append_seconds, storage_fsync_seconds (histograms, one
 //   observation per group-commit round), storage_batches_per_round,
 //   storage_persists_in_flight,
-//   client_connections (the framed port), peer_connected{peer},
+//   client_connections (the framed port), http_connections, http_websockets,
+//   http_requests_total, http_responses_4xx_total, http_responses_5xx_total,
+//   peer_connected{peer},
 //   peer_frames_sent_total, peer_frames_dropped_total, peer_frames_received_total,
 //   queue_messages{channel,state=ready|delayed|in_flight}, queue_sent_total{channel},
 //   queue_acked_total{channel}, queue_dead_lettered_total{channel},
