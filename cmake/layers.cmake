@@ -9,6 +9,7 @@ set(SLUICE_ALLOWED_sluice_storage "sluice_core;RocksDB::rocksdb")
 set(SLUICE_ALLOWED_sluice_wire "sluice_core;CapnProto::capnp;CapnProto::kj")
 set(SLUICE_ALLOWED_sluice_net "sluice_core;sluice_wire;sluice_storage;sluice_metrics;sluice_http;Boost::boost;Boost::program_options;yaml-cpp;Threads::Threads")
 set(SLUICE_ALLOWED_sluice_metrics "sluice_core")
+set(SLUICE_ALLOWED_sluice_client "sluice_core;sluice_wire;Boost::boost")
 set(SLUICE_ALLOWED_sluice_http "sluice_core;Boost::boost;nlohmann_json::nlohmann_json")
 set_property(GLOBAL PROPERTY SLUICE_LAYERS "")
 
