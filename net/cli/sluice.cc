@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include "net/client/client.h"
@@ -559,7 +560,7 @@ int rpc_serve(const Args& args) {
                                     return answer;
                                   });
   if (!sub.ok()) return fail(sub.status());
-  std::cerr << "serving " << p[0] << "s on " << p[1] << " at " << client.address() << std::endl;
+  std::cerr << "serving " << node::rpc_kind_name(kind) << " on " << p[1] << " at " << client.address() << std::endl;
   return run_subscription(client, args, printer.received);
 }
 
@@ -588,10 +589,72 @@ int channels_list(const Args& args) {
   return kExitOk;
 }
 
+// The sluice_raft_* gauges of a node's /metrics (HTTP port); empty if it
+// does not answer within two seconds.
+std::map<std::string, std::string> raft_metrics(const std::string& address) {
+  std::map<std::string, std::string> values;
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return values;
+  boost::asio::ip::tcp::iostream http;
+  http.expires_after(std::chrono::seconds(2));
+  http.connect(address.substr(0, colon), address.substr(colon + 1));
+  if (!http) return values;
+  http << "GET /metrics HTTP/1.0\r\nHost: " << address << "\r\nConnection: close\r\n\r\n" << std::flush;
+  std::string line;
+  while (std::getline(http, line)) {
+    if (line.rfind("sluice_raft_", 0) != 0) continue;
+    const auto space = line.find(' ');
+    if (space == std::string::npos) continue;
+    std::string value = line.substr(space + 1);
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+    values[line.substr(std::string("sluice_raft_").size(), space - std::string("sluice_raft_").size())] = value;
+  }
+  return values;
+}
+
+// The HTTP ports to read /metrics from: --http, else $SLUICE_HTTP, else the
+// local cluster's when the servers are the local cluster's defaults.
+std::vector<std::string> http_servers(const Args& args) {
+  std::string list = args.get("http");
+  if (list.empty()) {
+    const char* env = std::getenv("SLUICE_HTTP");
+    if (env != nullptr) list = env;
+  }
+  if (list.empty()) {
+    const char* env = std::getenv("SLUICE_SERVER");
+    const bool defaults = args.get("server").empty() && (env == nullptr || *env == '\0');
+    if (!defaults) return {};
+    list = "127.0.0.1:8080,127.0.0.1:8081,127.0.0.1:8082";
+  }
+  auto parsed = client::parse_servers(list);
+  if (!parsed.ok()) throw UsageError{"--http: " + parsed.status().message()};
+  return *parsed;
+}
+
 // Each listed server on its own: does it answer the handshake, which node
-// is it, and does it serve a read.
+// is it, and does it serve a read; with HTTP ports, each node's Raft view.
 int cluster_status(const Args& args) {
   const client::Options base = client_options(args);
+  const std::vector<std::string> http = http_servers(args);
+  json raft = json::array();
+  if (!http.empty()) {
+    json nodes = json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& address : http) {
+      auto m = raft_metrics(address);
+      auto get = [&](const char* key) { return m.contains(key) ? m.at(key) : std::string("-"); };
+      const std::string role = m.empty() ? "down" : (get("is_leader") == "1" ? "leader" : "follower");
+      rows.push_back({address, role, get("leader"), get("term"), get("commit_index"), get("applied_index")});
+      nodes.push_back({{"http", address},          {"role", role},
+                       {"leader", get("leader")},  {"term", get("term")},
+                       {"commit_index", get("commit_index")}, {"applied_index", get("applied_index")}});
+    }
+    raft = nodes;
+    if (!json_output(args)) {
+      print_table({"HTTP", "ROLE", "LEADER", "TERM", "COMMIT", "APPLIED"}, rows);
+      std::cout << "\n";
+    }
+  }
   json out = json::array();
   std::vector<std::vector<std::string>> rows;
   bool any = false;
@@ -617,10 +680,10 @@ int cluster_status(const Args& args) {
     rows.push_back({server, node, state, detail});
   }
   if (json_output(args)) {
-    std::cout << dump(out) << "\n";
+    std::cout << dump(json{{"servers", out}, {"raft", raft}}) << "\n";
   } else {
     print_table({"SERVER", "NODE", "STATE", "DETAIL"}, rows);
-    std::cout << "(leader, term and indexes: the sluice_raft_* lines of each node's /metrics on its HTTP port)\n";
+    if (http.empty()) std::cout << "(leader and term: pass the nodes' HTTP ports with --http host:port,...)\n";
   }
   return any ? kExitOk : kExitUnavailable;
 }
@@ -695,7 +758,10 @@ std::vector<Verb> verbs() {
        2, 2, rpc_serve},
       {"channels", "list", "", "channels with their counts", {"pattern"},
        "      --pattern P      only channels matching P\n", 0, 0, channels_list},
-      {"cluster", "status", "", "each server: reachable, node id, serving", {}, "", 0, 0, cluster_status},
+      {"cluster", "status", "", "each server: reachable, node id, serving; Raft role, leader, term", {"http"},
+       "      --http LIST      HTTP ports to read /metrics from (env SLUICE_HTTP; default: the\n"
+       "                       local cluster's 8080-8082 when --server is the default)\n",
+       0, 0, cluster_status},
       {"cluster", "add", "NODE ADDRESS", "add a voter (not supported yet: exit 5)", {}, "", 0, 2,
        [](const Args& a) { return not_supported(a, "add"); }},
       {"cluster", "remove", "NODE", "remove a voter (not supported yet: exit 5)", {}, "", 0, 1,
