@@ -105,8 +105,12 @@ Try it with curl (any node takes any request; followers forward writes):
   curl -s localhost:8081/metrics | grep ^sluice_raft
   curl -s localhost:8082/readyz
 
-Clients of the framed protocol (the C++ client library, the sluice CLI)
-connect to any client port: 127.0.0.1:50000, 127.0.0.1:50010, 127.0.0.1:50020.
+Or with the sluice CLI (docs/cli.md; it defaults to these client ports:
+127.0.0.1:50000, 127.0.0.1:50010, 127.0.0.1:50020):
+  $build_dir/net/cli/sluice queue send jobs hello
+  $build_dir/net/cli/sluice queue receive jobs --ack
+  $build_dir/net/cli/sluice store sub orders --from first
+  $build_dir/net/cli/sluice channels list
 
 Logs: tail -f $root/node-1/sluiced.log     Status: tools/cluster.sh status
 Stop: tools/cluster.sh stop                 (data stays; \`clean\` removes it)
