@@ -18,6 +18,10 @@ constexpr std::size_t kPushesMax = 100'000;
 constexpr std::chrono::milliseconds kBackoffMin{50};
 constexpr std::chrono::milliseconds kBackoffMax{1000};
 static_assert(kBackoffMin < kBackoffMax);
+// Unavailable answers without a leader hint before a request tries another
+// node: an election on loopback takes a few hundred milliseconds, and the
+// backoff doubles from 50 ms, so this waits out about one.
+constexpr int kUnavailableBeforeMoving = 4;
 
 std::string random_producer_id() {
   std::random_device device;
@@ -179,6 +183,7 @@ Result<node::ClientReply> Client::request(const node::RequestBody& body, std::ch
   const auto deadline = Clock::now() + options_.request_timeout + extra;
   const bool once = std::holds_alternative<node::RpcCall>(body);
   auto backoff = kBackoffMin;
+  int unavailable_in_a_row = 0;
   Status last(Code::unavailable, "not sent");
   while (Clock::now() < deadline) {
     if (!connection_) {
@@ -198,15 +203,24 @@ Result<node::ClientReply> Client::request(const node::RequestBody& body, std::ch
       }
       continue;
     }
-    if (reply->status.code() != Code::unavailable) {
+    // A node answers `timeout` when the leader it forwarded a write to went
+    // away: the write may or may not have happened. Publishes and sends
+    // carry their idempotency key, reads change nothing and an ack or
+    // reject is safe to repeat, so all but an rpc call are asked again.
+    const bool retry = reply->status.code() == Code::unavailable || (reply->status.code() == Code::timeout && !once);
+    if (!retry) {
       if (!reply->status.ok()) return reply->status;
       return reply;
     }
-    // No leader yet, or this node cannot serve: follow the hint if we know
-    // where it lives, else wait and ask again (an election takes a moment).
+    // This node cannot serve. With a hint, go to the leader (or, if we do
+    // not know its address yet, to the next server: its Hello tells us who
+    // it is). Without one an election is probably under way: ask the same
+    // node again a few times, then try another, in case this one is cut off.
     last = reply->status;
     const NodeId hint = reply->leader_hint;
-    if (hint != kNoNode && hint != node_ && known_nodes_.contains(hint)) {
+    ++unavailable_in_a_row;
+    if ((hint != kNoNode && hint != node_) || unavailable_in_a_row >= kUnavailableBeforeMoving) {
+      unavailable_in_a_row = 0;
       disconnect();
       move_on(hint);
     }

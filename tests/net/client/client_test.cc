@@ -178,9 +178,16 @@ TEST_F(ClientTest, StoreSubscriptionResumesOnAnotherNodeWithoutLossOrDuplicates)
     auto p = publisher2.publish_store(message("log", std::to_string(i)));
     ASSERT_TRUE(p.ok()) << p.status().to_string();
   }
-  for (int i = 0; i < 600 && seqs.size() < 6; ++i) ASSERT_TRUE(subscriber.poll(100ms).ok());
+  for (int i = 0; i < 600 && seqs.size() < 6; ++i) {
+    const Status polled = subscriber.poll(100ms);
+    ASSERT_TRUE(polled.ok()) << polled.to_string();
+  }
   EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6}));
   EXPECT_NE(subscriber.node(), NodeId(1));
+  // A publish retried across the leader change was not stored twice.
+  auto stats = publisher2.store_stats("log");
+  ASSERT_TRUE(stats.ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->count, 6u);
 }
 
 }  // namespace
