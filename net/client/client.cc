@@ -141,7 +141,7 @@ Status Client::connect_any(Clock::time_point deadline) {
 
 node::RequestBody Client::resume_request(const Subscription& sub) const {
   node::RequestBody request = sub.request;
-  if (auto* store = std::get_if<node::SubscribeStore>(&request); store != nullptr && sub.last_seq > 0) {
+  if (auto* store = std::get_if<node::SubscribeStore>(&request); store != nullptr && sub.resume_by_seq) {
     store->start = node::StoreStart{node::StartFrom::sequence, sub.last_seq + 1, {}, {}};
   }
   return request;
@@ -303,17 +303,29 @@ Result<std::uint64_t> Client::subscribe_events(const std::string& pattern, const
   node::RequestBody body = node::SubscribeEvents{id, pattern, group};
   auto reply = request(body);
   if (!reply.ok()) return reply.status();
-  subs_[id] = Subscription{std::move(body), std::move(handler), {}, 0};
+  subs_[id] = Subscription{std::move(body), std::move(handler), {}, 0, false};
   return id;
 }
 
 Result<std::uint64_t> Client::subscribe_store(const std::string& channel, const std::string& group,
                                               node::StoreStart start, MessageHandler handler) {
+  // From `new`, what "new" means is fixed now: a reconnect before the
+  // first message must not skip what was published while disconnected.
+  std::uint64_t before = 0;
+  if (start.from == node::StartFrom::new_only) {
+    auto stats = store_stats(channel);
+    if (stats.ok()) {
+      before = stats->last_seq;
+    } else if (stats.status().code() != Code::not_found) {
+      return stats.status();
+    }
+  }
   const std::uint64_t id = next_sub_id_++;
   node::RequestBody body = node::SubscribeStore{id, channel, group, start};
   auto reply = request(body);
   if (!reply.ok()) return reply.status();
-  subs_[id] = Subscription{std::move(body), std::move(handler), {}, 0};
+  const bool from_new = start.from == node::StartFrom::new_only;
+  subs_[id] = Subscription{std::move(body), std::move(handler), {}, before, from_new};
   return id;
 }
 
@@ -323,7 +335,7 @@ Result<std::uint64_t> Client::subscribe_rpc(node::RpcKind kind, const std::strin
   node::RequestBody body = node::SubscribeRpc{id, kind, channel, group};
   auto reply = request(body);
   if (!reply.ok()) return reply.status();
-  subs_[id] = Subscription{std::move(body), {}, std::move(handler), 0};
+  subs_[id] = Subscription{std::move(body), {}, std::move(handler), 0, false};
   return id;
 }
 
@@ -345,6 +357,7 @@ void Client::dispatch(node::Message push) {
     // or below it was delivered already (a push queued before the break).
     if (stored->message.seq <= sub->second.last_seq) return;
     sub->second.last_seq = stored->message.seq;
+    sub->second.resume_by_seq = true;
     sub->second.on_message(stored->message);
   } else if (auto* incoming = std::get_if<node::RpcIncoming>(&push)) {
     auto sub = subs_.find(incoming->sub_id);

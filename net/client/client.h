@@ -106,7 +106,8 @@ class Client {
     node::RequestBody request;       // SubscribeEvents, SubscribeStore or SubscribeRpc
     MessageHandler on_message;
     RpcHandler on_rpc;
-    std::uint64_t last_seq = 0;      // store: the last sequence delivered
+    std::uint64_t last_seq = 0;      // store: the last sequence delivered (or, from `new`, the last before it)
+    bool resume_by_seq = false;      // store: a reconnect asks for last_seq + 1
   };
   using Clock = std::chrono::steady_clock;
 

@@ -190,5 +190,29 @@ TEST_F(ClientTest, StoreSubscriptionResumesOnAnotherNodeWithoutLossOrDuplicates)
   EXPECT_EQ(stats->count, 6u);
 }
 
+TEST_F(ClientTest, StoreSubscriptionFromNewMissesNothingPublishedWhileItReconnects) {
+  Client publisher(options());
+  ASSERT_TRUE(publisher.publish_store(message("feed", "old")).ok());
+  Client subscriber(options());
+  std::vector<std::string> bodies;
+  auto sub = subscriber.subscribe_store("feed", "", node::StoreStart{},
+                                        [&](const broker::StoredMessage& m) { bodies.push_back(m.body); });
+  ASSERT_TRUE(sub.ok()) << sub.status().to_string();
+  ASSERT_EQ(subscriber.node(), NodeId(1));
+  // Node 1 goes away before the subscriber saw anything; two messages are
+  // published meanwhile.
+  cluster_->stop(NodeId(1));
+  Client publisher2(options({NodeId(2), NodeId(3)}));
+  for (const char* body : {"new-1", "new-2"}) {
+    auto p = publisher2.publish_store(message("feed", body));
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+  }
+  for (int i = 0; i < 600 && bodies.size() < 2; ++i) {
+    const Status polled = subscriber.poll(100ms);
+    ASSERT_TRUE(polled.ok()) << polled.to_string();
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"new-1", "new-2"}));
+}
+
 }  // namespace
 }  // namespace sluice::client
