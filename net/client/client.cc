@@ -120,15 +120,21 @@ Status Client::connect_to(std::size_t index, Clock::time_point deadline) {
 
 Status Client::connect_any(Clock::time_point deadline) {
   Status last(Code::unavailable, "no server was tried");
+  int tried_any = 0;
   auto backoff = kBackoffMin;
   for (;;) {
     for (std::size_t tried = 0; tried < options_.servers.size(); ++tried) {
       const auto attempt_deadline = std::min(deadline, Clock::now() + options_.connect_timeout);
-      last = connect_to(cursor_, attempt_deadline);
-      if (last.ok()) last = resubscribe(deadline);
-      if (last.ok()) return {};
+      Status attempt = connect_to(cursor_, attempt_deadline);
+      if (attempt.ok()) attempt = resubscribe(deadline);
+      if (attempt.ok()) return {};
+      // An attempt cut short by the overall deadline says less than the
+      // error before it ("connection refused"); keep that one.
+      const bool cut_short = attempt_deadline == deadline && Clock::now() >= deadline;
+      if (!cut_short || tried_any == 0) last = attempt;
+      ++tried_any;
       disconnect();
-      if (last.code() != Code::unavailable && last.code() != Code::timeout) return last;
+      if (attempt.code() != Code::unavailable && attempt.code() != Code::timeout) return attempt;
       cursor_ = (cursor_ + 1) % options_.servers.size();
       if (Clock::now() >= deadline) break;
     }
