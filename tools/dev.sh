@@ -11,6 +11,7 @@
 #   tools/dev.sh swarm-broker [A..B]  a long broker swarm, all five patterns (default 1..10000)
 #   tools/dev.sh asan             build with ASan+UBSan in build-asan, run the unit tests
 #   tools/dev.sh bench            build, then run the simulator benchmarks
+#   tools/dev.sh fuzz [TARGET..]  the libFuzzer targets, FUZZ_SECONDS each (tools/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,8 +79,11 @@ MSG
     build "$build_dir"
     "$build_dir/bench/sim_bench"
     ;;
+  fuzz)
+    tools/fuzz.sh "${@:2}"
+    ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$cmd" ] || { echo "unknown command: $cmd" >&2; exit 2; }
     exit 2
     ;;

@@ -21,6 +21,8 @@ packages=(
   librocksdb-dev    # storage/: RocksDB 7.8 with its CMake package
   capnproto         # net/wire/: the capnp schema compiler
   libcapnp-dev      # net/wire/: Cap'n Proto 0.9 with its CMake package
+  clang             # tools/fuzz.sh: libFuzzer targets are built with clang 14
+  libclang-rt-14-dev  # tools/fuzz.sh: libFuzzer, ASan and UBSan runtimes for clang 14
   libboost1.74-dev  # net/server/: Boost.Asio (headers only)
   libboost-program-options1.74-dev  # net/server/: sluiced flags
   libyaml-cpp-dev   # net/server/: sluiced YAML configuration
