@@ -149,6 +149,7 @@ class WsSession : public Session, public net::ClientSink, public std::enable_sha
   void on_write(ErrorCode ec);
   void close_with(websocket::close_code code, std::string reason);
   void terminate();
+  void leave_hub();
   void pending_fail();
   void forget_rpc(std::uint64_t rpc_id);
 

@@ -279,11 +279,7 @@ void WsSession::close_with(websocket::close_code code, std::string reason) {
     if (!ec) self->terminate();
   });
   // Leave the hub now (not from inside deliver()): nothing more is wanted.
-  asio::post(core_->io, [self = shared_from_this()] {
-    if (self->client_ != kNoNode && !self->core_->stopped) self->core_->hub.disconnect(self->client_);
-    self->client_ = kNoNode;
-    self->pending_fail();
-  });
+  asio::post(core_->io, [self = shared_from_this()] { self->leave_hub(); });
   if (!writing_) write_next();
 }
 
@@ -293,14 +289,31 @@ void WsSession::terminate() {
   closing_ = true;
   retry_.cancel();
   cut_.cancel();
-  if (client_ != kNoNode && !core_->stopped) core_->hub.disconnect(client_);
-  client_ = kNoNode;
-  pending_fail();
+  leave_hub();
   for (const std::uint64_t id : rpc_ids_) forget_rpc(id);
   rpc_ids_.clear();
   ErrorCode ec;
   beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
   beast::get_lowest_layer(ws_).close();
+}
+
+// The consumer is going away: what it holds unanswered goes back to the
+// queue now (a reject each), not when its visibility lapses, as a broker
+// requeues a closed channel's unacked messages. The rejects are written
+// whatever becomes of their replies, which nobody waits for.
+void WsSession::leave_hub() {
+  if (client_ == kNoNode || core_->stopped) {
+    client_ = kNoNode;
+    pending_fail();
+    return;
+  }
+  for (const std::uint64_t receipt : in_flight_) {
+    core_->hub.submit(client_, node::ClientRequest{next_request_++, node::Write{broker::QueueReject{receipt}, {}}});
+  }
+  in_flight_.clear();
+  core_->hub.disconnect(client_);
+  client_ = kNoNode;
+  pending_fail();
 }
 
 // REST answers waiting on this socket's client learn that it is gone.

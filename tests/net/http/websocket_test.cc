@@ -152,6 +152,34 @@ TEST_F(WebSocketTest, QueueStreamKeepsAtMostPrefetchUnanswered) {
   ASSERT_TRUE(drive([&] { return receives().size() == 3; }));
 }
 
+TEST_F(WebSocketTest, AClosedQueueStreamHandsBackWhatItHeldUnanswered) {
+  start();
+  auto c = ws();
+  ASSERT_TRUE(c->handshake("/v1/ws/queues/jobs?prefetch=3"));
+  EXPECT_EQ(next(*c)["type"], "subscribed");
+  ASSERT_TRUE(drive([&] { return receives().size() == 1; }));
+  const NodeId client = hub_.submitted[0].client;
+  hub_.reply(client, hub_.submitted[0].request.request_id, {},
+             broker::Reply{broker::ReceiveResult{{delivery(21, "a"), delivery(22, "b"), delivery(23, "c")}}});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(next(*c)["type"], "queue");
+  c->write(R"({"ack":21})");
+  ASSERT_TRUE(drive([&] { return hub_.submitted.size() == 2; }));
+  hub_.reply(client, hub_.submitted[1].request.request_id, {}, broker::Reply{broker::AckResult{1, {}}});
+  EXPECT_EQ(next(*c)["type"], "reply");
+  const std::size_t before = hub_.submitted.size();
+  c->close();
+  ASSERT_TRUE(drive([&] { return !hub_.is_connected(client); }));
+  // 22 and 23 go back to the queue at once, before the client leaves the
+  // hub; 21 was acked and is not touched.
+  std::vector<std::uint64_t> rejected;
+  for (std::size_t i = before; i < hub_.submitted.size(); ++i) {
+    EXPECT_EQ(hub_.submitted[i].client, client);
+    const auto& w = std::get<node::Write>(hub_.submitted[i].request.body);
+    if (const auto* r = std::get_if<broker::QueueReject>(&w.command)) rejected.push_back(r->receipt);
+  }
+  EXPECT_EQ(rejected, (std::vector<std::uint64_t>{22, 23}));
+}
+
 TEST_F(WebSocketTest, QueueStreamRetriesWithoutALeaderAndStopsOnARealError) {
   GatewayOptions o;
   o.stream_retry = Duration::millis(10);
