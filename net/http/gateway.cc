@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 
 #include "net/http/gateway_internal.h"
+#include "net/listen.h"
 
 namespace sluice::http {
 namespace detail {
@@ -73,22 +74,8 @@ HttpGateway::HttpGateway(boost::asio::io_context& io, net::ClientHub& hub, Gatew
 HttpGateway::~HttpGateway() { stop(); }
 
 Status HttpGateway::start(const std::string& address, std::uint16_t port) {
-  using detail::tcp;
   SLUICE_ASSERT(!core_->acceptor.is_open() && !core_->stopped, "start() once, before stop()");
-  detail::ErrorCode ec;
-  const auto ip = boost::asio::ip::make_address(address, ec);
-  if (ec) return Status(Code::invalid_argument, "'" + address + "' is not an IP address");
-  const tcp::endpoint endpoint(ip, port);
-  auto fail = [&](const char* what) {
-    detail::ErrorCode ignored;
-    core_->acceptor.close(ignored);
-    return Status(Code::unavailable, std::string("HTTP port ") + address + ":" + std::to_string(port) + ": " + what +
-                                         ": " + ec.message());
-  };
-  if (core_->acceptor.open(endpoint.protocol(), ec); ec) return fail("open");
-  if (core_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return fail("reuse_address");
-  if (core_->acceptor.bind(endpoint, ec); ec) return fail("bind");
-  if (core_->acceptor.listen(boost::asio::socket_base::max_listen_connections, ec); ec) return fail("listen");
+  if (Status s = net::listen_on(core_->acceptor, address, port, "HTTP"); !s.ok()) return s;
   detail::accept(core_);
   return {};
 }

@@ -10,6 +10,7 @@
 #include <boost/asio/connect.hpp>
 
 #include "core/common/overloaded.h"
+#include "net/listen.h"
 
 namespace sluice::net {
 
@@ -67,19 +68,8 @@ PeerTransport::~PeerTransport() {
 }
 
 Result<std::uint16_t> PeerTransport::listen(const std::string& address, std::uint16_t port) {
-  boost::system::error_code ec;
-  const auto ip = boost::asio::ip::make_address(address, ec);
-  if (ec) return Status(Code::invalid_argument, "peer listen address '" + address + "': " + ec.message());
   auto acceptor = std::make_unique<tcp::acceptor>(loop_);
-  const tcp::endpoint endpoint(ip, port);
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor->bind(endpoint, ec);
-  if (!ec) acceptor->listen(boost::asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(Code::unavailable, "cannot listen for peers on " + address + ":" + std::to_string(port) + ": " +
-                                         ec.message());
-  }
+  if (Status s = listen_on(*acceptor, address, port, "peers"); !s.ok()) return s;
   const std::uint16_t bound = acceptor->local_endpoint().port();
   acceptor_ = std::move(acceptor);
   accept_next();
