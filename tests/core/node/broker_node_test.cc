@@ -192,18 +192,17 @@ std::vector<broker::Delivery> deliveries(const ClientReply& r) {
   return got ? got->deliveries : std::vector<broker::Delivery>{};
 }
 
-NodeId follower_of(Harness& h, NodeId leader, int nodes) {
+NodeId follower_of(NodeId leader, int nodes) {
   for (int i = 1; i <= nodes; ++i) {
     if (NodeId(i) != leader) return NodeId(i);
   }
-  (void)h;
   return kNoNode;
 }
 
 TEST(BrokerNode, AFollowerForwardsAWriteAndRelaysTheAnswer) {
   Harness h(3);
   const NodeId leader = h.elect();
-  const NodeId follower = follower_of(h, leader, 3);
+  const NodeId follower = follower_of(leader, 3);
   EXPECT_TRUE(h.call(kAlice, follower, send("jobs", "one")).status.ok());
   // Every replica applies it; a consumer on the leader gets it.
   const auto got = deliveries(h.call(kBob, leader, receive("jobs")));
@@ -326,7 +325,7 @@ TEST(BrokerNode, ARetriedSubscribeIsAnsweredAgainAndAnIdInUseIsRefused) {
 TEST(BrokerNode, EventsReachMatchingSubscribersOnEveryNodeAndOneMemberPerGroup) {
   Harness h(3);
   const NodeId leader = h.elect();
-  const NodeId other = follower_of(h, leader, 3);
+  const NodeId other = follower_of(leader, 3);
   ASSERT_TRUE(h.call(kBob, leader, SubscribeEvents{1, "ev.*", ""}).status.ok());
   ASSERT_TRUE(h.call(kCarol, other, SubscribeEvents{1, "ev.>", "workers"}).status.ok());
   ASSERT_TRUE(h.call(NodeId(103), leader, SubscribeEvents{1, "ev.>", "workers"}).status.ok());
@@ -345,7 +344,7 @@ TEST(BrokerNode, EventsReachMatchingSubscribersOnEveryNodeAndOneMemberPerGroup) 
 TEST(BrokerNode, ACommandIsRoutedToAResponderOnAnotherNodeAndItsAnswerReturns) {
   Harness h(3);
   const NodeId leader = h.elect();
-  const NodeId other = follower_of(h, leader, 3);
+  const NodeId other = follower_of(leader, 3);
   ASSERT_TRUE(h.call(kCarol, other, SubscribeRpc{1, RpcKind::command, "ops.restart", ""}).status.ok());
   for (int i = 0; i < 50; ++i) h.tick(Duration::millis(50));
   const std::uint64_t rid =
