@@ -10,12 +10,14 @@
 # Node i (1..3) listens on 127.0.0.1: clients 50000+10(i-1), peers 50001+10(i-1),
 # HTTP 8080+(i-1). The binary is $SLUICE_BUILD_DIR/net/server/sluiced
 # (default build/); tools/dev.sh run builds it and calls `start`.
+# $SLUICE_CLUSTER_DIR moves the data and logs elsewhere (default .cluster;
+# tools/bench-cluster.sh uses its own, so a benchmark leaves yours alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=${SLUICE_BUILD_DIR:-build}
 bin="$build_dir/net/server/sluiced"
-root=.cluster
+root=${SLUICE_CLUSTER_DIR:-.cluster}
 nodes=(1 2 3)
 start_bound_s=${SLUICE_CLUSTER_START_TIMEOUT:-30}
 stop_bound_s=30
@@ -224,7 +226,7 @@ case "${1:-}" in
     echo "cluster: removed $root/"
     ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "${1:-}" ] || { echo "unknown command: $1" >&2; exit 2; }
     exit 2
     ;;
