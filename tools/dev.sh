@@ -11,6 +11,7 @@
 #   tools/dev.sh swarm-broker [A..B]  a long broker swarm, all five patterns (default 1..10000)
 #   tools/dev.sh asan             build with ASan+UBSan in build-asan, run the unit tests
 #   tools/dev.sh bench            build, then run the simulator benchmarks
+#   tools/dev.sh bench-e2e [ARGS] sluice-bench on a fresh local cluster (tools/bench-cluster.sh)
 #   tools/dev.sh fuzz [TARGET..]  the libFuzzer targets, FUZZ_SECONDS each (tools/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,11 +80,15 @@ MSG
     build "$build_dir"
     "$build_dir/bench/sim_bench"
     ;;
+  bench-e2e)
+    tools/install-deps.sh
+    SLUICE_BUILD_DIR="$build_dir" tools/bench-cluster.sh "${@:2}"
+    ;;
   fuzz)
     tools/fuzz.sh "${@:2}"
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$cmd" ] || { echo "unknown command: $cmd" >&2; exit 2; }
     exit 2
     ;;
