@@ -45,6 +45,8 @@ constexpr Setting kSettings[] = {
     {"tick", "SLUICE_TICK", "DURATION", "Raft tick (default 20ms)"},
     {"election-ticks", "SLUICE_ELECTION_TICKS", "N", "election timeout in ticks, randomized up to twice (default 15)"},
     {"heartbeat-ticks", "SLUICE_HEARTBEAT_TICKS", "N", "leader heartbeat in ticks (default 3)"},
+    {"snapshot-every", "SLUICE_SNAPSHOT_EVERY", "N",
+     "applied log entries between snapshots that compact the log (default 10000; 0: never)"},
     {"shutdown-timeout", "SLUICE_SHUTDOWN_TIMEOUT", "DURATION",
      "on SIGTERM, the longest wait for a leadership transfer, and again for draining (default 10s)"},
 };
@@ -293,6 +295,7 @@ Status resolve(const Values& values, const std::string& hostname, ServerConfig& 
   if (const Value* v = get("tick")) check(parse_positive_duration(*v, Duration::seconds(1), &c.tick));
   if (const Value* v = get("election-ticks")) check(parse_count(*v, 3, 10'000, &c.election_ticks));
   if (const Value* v = get("heartbeat-ticks")) check(parse_count(*v, 1, 1'000, &c.heartbeat_ticks));
+  if (const Value* v = get("snapshot-every")) check(parse_count(*v, 0, 1'000'000'000, &c.snapshot_every));
   if (const Value* v = get("shutdown-timeout")) {
     check(parse_positive_duration(*v, Duration::seconds(3600), &c.shutdown_timeout));
   }

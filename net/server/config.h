@@ -44,6 +44,10 @@ struct ServerConfig {
   Duration tick = Duration::millis(20);
   std::uint64_t election_ticks = 15;       // election timeout = tick * [15, 29]
   std::uint64_t heartbeat_ticks = 3;
+  // Applied entries between compactions of the log into a snapshot; 0:
+  // never. A follower that falls behind the snapshot catches up by
+  // InstallSnapshot instead of the log.
+  std::uint64_t snapshot_every = 10'000;
   Duration shutdown_timeout = Duration::seconds(10);  // transfer + drain, each
   std::string config_file;  // where the YAML came from, if any
 };

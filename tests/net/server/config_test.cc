@@ -105,6 +105,27 @@ TEST(Config, MistakesAreRefusedNamingWhereTheyCameFrom) {
   EXPECT_NE(error({"--config", file}).find("unknown setting 'client-prot'"), std::string::npos);
 }
 
+TEST(Config, SnapshotEveryComesFromAFlagTheEnvironmentOrTheFileAndZeroMeansNever) {
+  EXPECT_EQ(load({}).config.snapshot_every, 10'000u) << "the documented default";
+  testing::TempDir dir("sluice-config");
+  const std::string file = dir.sub("sluice.yaml");
+  std::ofstream(file) << "snapshot_every: 500\n";
+  EXPECT_EQ(load({"--config", file}).config.snapshot_every, 500u);
+  Env env;
+  env.vars["SLUICE_SNAPSHOT_EVERY"] = "200";
+  EXPECT_EQ(load({"--config", file}, env).config.snapshot_every, 200u) << "the environment beats the file";
+  const ConfigOutcome never = load({"--snapshot-every", "0"}, env);
+  ASSERT_EQ(never.kind, ConfigOutcome::Kind::run) << never.text;
+  EXPECT_EQ(never.config.snapshot_every, 0u) << "0 is allowed: never compact";
+  for (const char* garbage : {"often", "-1", "1e3", "10k", ""}) {
+    const ConfigOutcome out = load({"--snapshot-every", garbage});
+    EXPECT_EQ(out.kind, ConfigOutcome::Kind::error) << "'" << garbage << "'";
+    EXPECT_NE(out.text.find("--snapshot-every"), std::string::npos) << out.text;
+  }
+  env.vars["SLUICE_SNAPSHOT_EVERY"] = "lots";
+  EXPECT_NE(load({}, env).text.find("SLUICE_SNAPSHOT_EVERY: 'lots' is not a number from 0 to"), std::string::npos);
+}
+
 TEST(Config, HelpAndVersionAreNotErrors) {
   EXPECT_EQ(load({"--help"}).kind, ConfigOutcome::Kind::help);
   EXPECT_NE(load({"--help"}).text.find("SLUICE_CLIENT_PORT"), std::string::npos);
