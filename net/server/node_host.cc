@@ -214,6 +214,8 @@ NodeStatus NodeHost::status() const {
   s.commit = r.commit();
   s.applied = node_->applied();
   s.last_index = r.last_index();
+  s.snapshot_index = r.snapshot_index();
+  s.snapshots_installed = r.snapshots_installed();
   s.poisoned = node_->poisoned();
   s.clients = clients_.size();
   s.writes_submitted = writes_submitted_;

@@ -49,6 +49,8 @@ struct NodeStatus {
   LogIndex commit;
   LogIndex applied;
   LogIndex last_index;
+  LogIndex snapshot_index;                // the log is compacted up to here
+  std::uint64_t snapshots_installed = 0;  // sent by a leader (InstallSnapshot), since the process started
   bool poisoned = false;
   std::size_t clients = 0;
   std::uint64_t writes_submitted = 0;   // client writes handed to the node (proposals, or forwards)

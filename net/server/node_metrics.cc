@@ -41,6 +41,11 @@ void NodeMetrics::collect() {
   r.gauge("sluice_raft_applied_index", "Highest log index applied to the broker state")
       .set(static_cast<double>(s.applied.value()));
   r.gauge("sluice_raft_last_index", "Last index in this node's log").set(static_cast<double>(s.last_index.value()));
+  r.gauge("sluice_raft_snapshot_index", "Index the log is compacted up to (the latest snapshot's)")
+      .set(static_cast<double>(s.snapshot_index.value()));
+  advance(r.counter("sluice_raft_snapshots_installed_total",
+                    "Snapshots received from a leader and installed (InstallSnapshot) since the process started"),
+          static_cast<double>(s.snapshots_installed));
   r.gauge("sluice_raft_leader", "Id of the leader this node knows, 0 if none").set(static_cast<double>(s.leader.value()));
   r.gauge("sluice_raft_is_leader", "1 if this node leads").set(s.role == raft::Role::leader ? 1 : 0);
   r.gauge("sluice_node_poisoned", "1 if a failed write stopped this node").set(s.poisoned ? 1 : 0);

@@ -7,6 +7,7 @@
 // the node's loop. Names (all prefixed sluice_):
 //
 //   raft_term, raft_commit_index, raft_applied_index, raft_last_index,
+//   raft_snapshot_index, raft_snapshots_installed_total,
 //   raft_leader (the leader's id, 0 if unknown), raft_is_leader, node_poisoned,
 //   raft_proposals_total (client writes this node took), client_requests_total,
 //   storage_append_seconds, storage_fsync_seconds (histograms, one
