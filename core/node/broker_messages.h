@@ -91,9 +91,18 @@ struct GetStats {
 struct ListChannels {
   std::string pattern;       // empty: all
 };
+// Membership and leadership (core/node/broker_admin.cc). Only the leader
+// serves it; any other node answers unavailable with a leader hint.
+enum class AdminOp : std::uint8_t { transfer_leader, add_voter, remove_voter };
+const char* admin_op_name(AdminOp op);
+struct ClusterAdmin {
+  AdminOp op = AdminOp::transfer_leader;
+  NodeId node;               // the node to lead, to add or to remove
+  std::string address;       // add_voter: the new node's peer address, host:port
+};
 
 using RequestBody = std::variant<Write, PublishEvent, SubscribeEvents, SubscribeStore, SubscribeRpc, Unsubscribe,
-                                 RpcCall, RpcRespond, Peek, GetStats, ListChannels>;
+                                 RpcCall, RpcRespond, Peek, GetStats, ListChannels, ClusterAdmin>;
 struct ClientRequest {
   std::uint64_t request_id = 0;  // echoed in the reply; unique per client
   RequestBody body;
@@ -118,8 +127,13 @@ struct ChannelInfo {
   std::uint64_t total = 0;     // published or sent since creation; events: seen by this node
   std::uint64_t subscribers = 0;  // on this node
 };
+// The answer to a ClusterAdmin once it is done: who leads, and the voters.
+struct ClusterView {
+  NodeId leader;
+  std::vector<NodeId> voters;  // ascending
+};
 using ReplyBody = std::variant<std::monostate, broker::Reply, RpcAnswer, std::vector<StoredMessage>, broker::QueueStats,
-                               broker::StoreStats, std::vector<ChannelInfo>>;
+                               broker::StoreStats, std::vector<ChannelInfo>, ClusterView>;
 struct ClientReply {
   std::uint64_t request_id = 0;
   Status status;

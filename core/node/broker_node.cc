@@ -100,6 +100,7 @@ void BrokerNode::tick(Timestamp now) {
   expire_rpcs();
   send_registry(false);
   propose_internal();
+  check_admin();
 }
 
 void BrokerNode::disconnect(NodeId client) {
@@ -132,6 +133,7 @@ void BrokerNode::on_client(NodeId client, ClientRequest request) {
                  [&](Unsubscribe& u) { unsubscribe(client, id, u); },
                  [&](RpcCall& c) { rpc_call(client, id, c); },
                  [&](RpcRespond& r) { on_rpc_respond(client, id, r); },
+                 [&](ClusterAdmin& a) { on_admin(client, id, a); },
                  [&](auto& read) { on_read(client, id, RequestBody(read)); },
              },
              request.body);

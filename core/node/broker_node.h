@@ -38,6 +38,7 @@ struct BrokerOptions {
   Duration registry_interval = Duration::seconds(1);
   Duration registry_expiry = Duration::seconds(3);   // a peer's registry not refreshed: forgotten
   Duration age_tick_interval = Duration::seconds(1); // retention by age is applied at least this often
+  Duration admin_timeout = Duration::seconds(10);    // a ClusterAdmin not done by then answers timeout
   std::size_t subscriber_batch_max = 256;            // store messages pushed per subscription per output
   std::size_t subscriptions_max = 100'000;           // per node, all kinds
   std::size_t parked_receives_max = 100'000;
@@ -160,6 +161,20 @@ class BrokerNode {
   // Reads.
   void on_read(NodeId client, std::uint64_t request_id, const RequestBody& body);
 
+  // Membership and leadership (broker_admin.cc): one ClusterAdmin at a time,
+  // answered once done (checked on every tick) or at its deadline.
+  struct PendingAdmin {
+    NodeId client;
+    std::uint64_t request_id = 0;
+    ClusterAdmin admin;
+    raft::VoterSet voters;  // membership changes: the configuration asked for
+    Timestamp deadline;
+  };
+  void on_admin(NodeId client, std::uint64_t request_id, const ClusterAdmin& admin);
+  Status start_admin(const ClusterAdmin& admin, raft::VoterSet* voters);
+  void check_admin();
+  ClusterView cluster_view() const;
+
   // Subscriptions (broker_pubsub.cc).
   void subscribe_store(NodeId client, std::uint64_t request_id, const SubscribeStore& s);
   void push_store(Output<Message>& out);
@@ -194,6 +209,7 @@ class BrokerNode {
   std::uint64_t next_forward_ = 1;
   std::map<std::uint64_t, Parked> parked_;         // receives waiting for a message
   std::uint64_t next_park_ = 1;
+  std::optional<PendingAdmin> admin_;              // the ClusterAdmin under way on this node
   Timestamp internal_next_;                        // no internal proposal before this
   Timestamp last_age_tick_;
 

@@ -138,6 +138,12 @@ class Node {
   // Starts moving leadership to `to`. Errors: unavailable (not the leader),
   // invalid_argument (not a voter, or self).
   Status transfer_leadership(NodeId to);
+  // The node leadership is being moved to; kNoNode when not the leader, or
+  // no transfer is under way (none was asked for, or it timed out).
+  NodeId transferee() const {
+    const auto* l = std::get_if<Leader>(&role_);
+    return l == nullptr ? kNoNode : l->transferee;
+  }
   // Starts an election now, as an election timeout would (with a pre-vote
   // round when PreVote is on). For tests and transcripts.
   void campaign() { start_election(options_.pre_vote, false); }

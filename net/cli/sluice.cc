@@ -688,12 +688,34 @@ int cluster_status(const Args& args) {
   return any ? kExitOk : kExitUnavailable;
 }
 
-int not_supported(const Args& args, const std::string& what) {
-  (void)args;
-  std::cerr << "sluice: cluster " << what
-            << " is not supported yet: the nodes have no request for membership changes or leadership transfer "
-               "(sluiced transfers leadership itself on SIGTERM)\n";
-  return kExitUnsupported;
+// add, remove, transfer-leader: one ClusterAdmin, answered by the leader
+// once the change is done.
+int cluster_admin(const Args& args, node::AdminOp op) {
+  node::ClusterAdmin admin;
+  admin.op = op;
+  admin.node = NodeId(number(args.positional[0], "node id"));
+  if (admin.node == kNoNode) throw UsageError{"node id 0 is not a node"};
+  if (op == node::AdminOp::add_voter) admin.address = args.positional[1];
+  client::Client client(client_options(args));
+  auto view = client.cluster_admin(admin);
+  if (!view.ok()) return fail(view.status());
+  std::string voters;
+  json voter_ids = json::array();
+  for (NodeId v : view->voters) {
+    voters += (voters.empty() ? "" : ",") + to_string(v);
+    voter_ids.push_back(v.value());
+  }
+  if (json_output(args)) {
+    std::cout << dump(json{{"op", node::admin_op_name(op)},
+                           {"node", admin.node.value()},
+                           {"leader", view->leader.value()},
+                           {"voters", voter_ids}})
+              << "\n";
+  } else {
+    const std::string leader = view->leader == kNoNode ? "-" : to_string(view->leader);
+    print_table({"LEADER", "VOTERS"}, {{leader, voters}});
+  }
+  return kExitOk;
 }
 
 // ---------------------------------------------------------------------------
@@ -763,11 +785,15 @@ std::vector<Verb> verbs() {
        "                       local cluster's 8080-8082 when --server is the default)\n",
        0, 0, cluster_status},
       {"cluster", "add", "NODE ADDRESS", "add a voter (not supported yet: exit 5)", {}, "", 0, 2,
-       [](const Args& a) { return not_supported(a, "add"); }},
-      {"cluster", "remove", "NODE", "remove a voter (not supported yet: exit 5)", {}, "", 0, 1,
-       [](const Args& a) { return not_supported(a, "remove"); }},
-      {"cluster", "transfer-leader", "NODE", "move leadership (not supported yet: exit 5)", {}, "", 0, 1,
-       [](const Args& a) { return not_supported(a, "transfer-leader"); }},
+       [](const Args&) {
+         std::cerr << "sluice: cluster add is not supported yet: a new node cannot join without bootstrapping "
+                      "a cluster of its own, and its address does not reach the other nodes\n";
+         return kExitUnsupported;
+       }},
+      {"cluster", "remove", "NODE", "remove a voter (the leader too: it steps down); answers once committed", {},
+       "", 1, 1, [](const Args& a) { return cluster_admin(a, node::AdminOp::remove_voter); }},
+      {"cluster", "transfer-leader", "NODE", "move leadership to a voter; answers once NODE leads", {}, "", 1, 1,
+       [](const Args& a) { return cluster_admin(a, node::AdminOp::transfer_leader); }},
   };
 }
 

@@ -188,6 +188,7 @@ Result<node::ClientReply> Client::exchange(const node::RequestBody& body, Clock:
 Result<node::ClientReply> Client::request(const node::RequestBody& body, std::chrono::milliseconds extra) {
   const auto deadline = Clock::now() + options_.request_timeout + extra;
   const bool once = std::holds_alternative<node::RpcCall>(body);
+  const bool admin = std::holds_alternative<node::ClusterAdmin>(body);
   auto backoff = kBackoffMin;
   int unavailable_in_a_row = 0;
   Status last(Code::unavailable, "not sent");
@@ -212,8 +213,11 @@ Result<node::ClientReply> Client::request(const node::RequestBody& body, std::ch
     // A node answers `timeout` when the leader it forwarded a write to went
     // away: the write may or may not have happened. Publishes and sends
     // carry their idempotency key, reads change nothing and an ack or
-    // reject is safe to repeat, so all but an rpc call are asked again.
-    const bool retry = reply->status.code() == Code::unavailable || (reply->status.code() == Code::timeout && !once);
+    // reject is safe to repeat, so all but an rpc call are asked again. A
+    // cluster change answers timeout after it started, when asking again
+    // would only be refused ("already a voter"): that is returned.
+    const bool retry =
+        reply->status.code() == Code::unavailable || (reply->status.code() == Code::timeout && !once && !admin);
     if (!retry) {
       if (!reply->status.ok()) return reply->status;
       return reply;
@@ -301,6 +305,10 @@ Result<node::RpcAnswer> Client::call(node::RpcCall call) {
   if (call.message.client_id.empty()) call.message.client_id = options_.client_id;
   const auto extra = std::chrono::milliseconds(call.timeout.to_ms());
   return reply_as<node::RpcAnswer>(request(call, extra), "an rpc call");
+}
+
+Result<node::ClusterView> Client::cluster_admin(node::ClusterAdmin admin) {
+  return reply_as<node::ClusterView>(request(admin), "a cluster change");
 }
 
 Result<std::uint64_t> Client::subscribe_events(const std::string& pattern, const std::string& group,

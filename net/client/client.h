@@ -85,6 +85,10 @@ class Client {
   Result<broker::StoreStats> store_stats(const std::string& channel);
   Result<std::vector<node::ChannelInfo>> list_channels(const std::string& pattern);
   Result<node::RpcAnswer> call(node::RpcCall call);
+  // Membership and leadership, answered by the leader once done (the hint
+  // of any other node is followed). Not asked again after a timeout: the
+  // change may have happened, and asking again would be refused.
+  Result<node::ClusterView> cluster_admin(node::ClusterAdmin admin);
 
   // Subscriptions; each returns the subscription's id once a node accepted it.
   Result<std::uint64_t> subscribe_events(const std::string& pattern, const std::string& group, MessageHandler handler);

@@ -139,6 +139,11 @@ OJson reply_body_json(const node::ReplyBody& body) {
                           }
                           return OJson{{"channels", std::move(out)}};
                         },
+                        [](const node::ClusterView& v) {
+                          OJson voters = OJson::array();
+                          for (NodeId id : v.voters) voters.push_back(id.value());
+                          return OJson{{"leader", v.leader.value()}, {"voters", std::move(voters)}};
+                        },
                     },
                     body);
 }

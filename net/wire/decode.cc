@@ -117,6 +117,15 @@ node::RpcKind get(s::RpcKind kind) {
   unknown("RpcKind", static_cast<std::uint16_t>(kind));
 }
 
+node::AdminOp get(s::AdminOp op) {
+  switch (op) {
+    case s::AdminOp::TRANSFER_LEADER: return node::AdminOp::transfer_leader;
+    case s::AdminOp::ADD_VOTER: return node::AdminOp::add_voter;
+    case s::AdminOp::REMOVE_VOTER: return node::AdminOp::remove_voter;
+  }
+  unknown("AdminOp", static_cast<std::uint16_t>(op));
+}
+
 broker::Kind get(s::Kind kind) {
   switch (kind) {
     case s::Kind::STORE: return broker::Kind::store;
@@ -392,6 +401,10 @@ node::RequestBody get_request_body(Budget& budget, s::ClientRequest::Body::Reade
       return node::GetStats{get(m.getKind()), get(budget, m.getChannel())};
     }
     case B::LIST_CHANNELS: return node::ListChannels{get(budget, r.getListChannels().getPattern())};
+    case B::CLUSTER_ADMIN: {
+      auto m = r.getClusterAdmin();
+      return node::ClusterAdmin{get(m.getOp()), NodeId(m.getNode()), get(budget, m.getAddress())};
+    }
   }
   unknown("ClientRequest body", static_cast<std::uint16_t>(r.which()));
 }
@@ -421,6 +434,11 @@ node::ReplyBody get_reply_body(Budget& budget, s::ClientReply::Body::Reader r) {
     case B::CHANNELS:
       return get_vector<node::ChannelInfo>(budget, r.getChannels(),
                                            [&](auto c) { return get_channel_info(budget, c); });
+    case B::CLUSTER_VIEW: {
+      auto m = r.getClusterView();
+      return node::ClusterView{NodeId(m.getLeader()),
+                               get_vector<NodeId>(budget, m.getVoters(), [](std::uint64_t v) { return NodeId(v); })};
+    }
   }
   unknown("ClientReply body", static_cast<std::uint16_t>(r.which()));
 }

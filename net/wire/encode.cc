@@ -79,11 +79,13 @@ SLUICE_WIRE_FIELDS(node::RpcRespond, 6);
 SLUICE_WIRE_FIELDS(node::Peek, 2);
 SLUICE_WIRE_FIELDS(node::GetStats, 2);
 SLUICE_WIRE_FIELDS(node::ListChannels, 1);
-SLUICE_WIRE_ALTERNATIVES(node::RequestBody, 11);
+SLUICE_WIRE_FIELDS(node::ClusterAdmin, 3);
+SLUICE_WIRE_ALTERNATIVES(node::RequestBody, 12);
 SLUICE_WIRE_FIELDS(node::ClientRequest, 2);
 SLUICE_WIRE_FIELDS(node::RpcAnswer, 6);
 SLUICE_WIRE_FIELDS(node::ChannelInfo, 6);
-SLUICE_WIRE_ALTERNATIVES(node::ReplyBody, 7);
+SLUICE_WIRE_FIELDS(node::ClusterView, 2);
+SLUICE_WIRE_ALTERNATIVES(node::ReplyBody, 8);
 SLUICE_WIRE_FIELDS(node::ClientReply, 4);
 SLUICE_WIRE_FIELDS(node::EventDelivery, 2);
 SLUICE_WIRE_FIELDS(node::StoreDelivery, 2);
@@ -163,6 +165,15 @@ s::RpcKind to_wire(node::RpcKind kind) {
     case node::RpcKind::query: return s::RpcKind::QUERY;
   }
   assert_fail("kind", __FILE__, __LINE__, "an RpcKind outside the enumeration");
+}
+
+s::AdminOp to_wire(node::AdminOp op) {
+  switch (op) {
+    case node::AdminOp::transfer_leader: return s::AdminOp::TRANSFER_LEADER;
+    case node::AdminOp::add_voter: return s::AdminOp::ADD_VOTER;
+    case node::AdminOp::remove_voter: return s::AdminOp::REMOVE_VOTER;
+  }
+  assert_fail("op", __FILE__, __LINE__, "an AdminOp outside the enumeration");
 }
 
 s::Kind to_wire(broker::Kind kind) {
@@ -515,6 +526,12 @@ void put(s::ClientRequest::Builder b, const node::ClientRequest& request) {
                    o.setChannel(text(m.channel));
                  },
                  [&](const node::ListChannels& m) { body.initListChannels().setPattern(text(m.pattern)); },
+                 [&](const node::ClusterAdmin& m) {
+                   auto o = body.initClusterAdmin();
+                   o.setOp(to_wire(m.op));
+                   o.setNode(m.node.value());
+                   o.setAddress(text(m.address));
+                 },
              },
              request.body);
 }
@@ -558,6 +575,12 @@ void put(s::ClientReply::Builder b, const node::ClientReply& reply) {
                  [&](const std::vector<node::ChannelInfo>& m) {
                    auto list = body.initChannels(count(m.size()));
                    for (unsigned i = 0; i < list.size(); ++i) put(list[i], m[i]);
+                 },
+                 [&](const node::ClusterView& m) {
+                   auto o = body.initClusterView();
+                   o.setLeader(m.leader.value());
+                   auto voters = o.initVoters(count(m.voters.size()));
+                   for (unsigned i = 0; i < voters.size(); ++i) voters.set(i, m.voters[i].value());
                  },
              },
              reply.body);

@@ -490,6 +490,21 @@ struct ListChannels {
   pattern @0 :Text;     # empty: all
 }
 
+enum AdminOp {
+  transferLeader @0;
+  addVoter @1;
+  removeVoter @2;
+}
+
+# Membership and leadership; only the leader serves it (others answer
+# unavailable with a leader hint). The answer is a ClusterView once done:
+# the new leader leads, or the new configuration is committed.
+struct ClusterAdmin {
+  op @0 :AdminOp;
+  node @1 :UInt64;
+  address @2 :Text;     # addVoter: the new node's peer address, host:port
+}
+
 struct ClientRequest {
   requestId @0 :UInt64;  # echoed in the reply; unique per client
   body :union {
@@ -504,6 +519,7 @@ struct ClientRequest {
     peek @9 :Peek;
     getStats @10 :GetStats;
     listChannels @11 :ListChannels;
+    clusterAdmin @12 :ClusterAdmin;
   }
 }
 
@@ -528,6 +544,11 @@ struct ChannelInfo {
   subscribers @5 :UInt64;
 }
 
+struct ClusterView {
+  leader @0 :UInt64;
+  voters @1 :List(UInt64);  # ascending
+}
+
 struct ClientReply {
   requestId @0 :UInt64;
   status @1 :Status;
@@ -540,6 +561,7 @@ struct ClientReply {
     queueStats @7 :QueueStats;
     storeStats @8 :StoreStats;
     channels @9 :List(ChannelInfo);
+    clusterView @10 :ClusterView;
   }
 }
 

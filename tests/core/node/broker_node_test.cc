@@ -3,6 +3,7 @@
 // drive() function. The swarm covers the node under faults; these pin its
 // behaviour one sentence at a time (forwarding, parked receives, store start
 // options, event groups, RPC routing, retried subscribes).
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
@@ -38,6 +39,19 @@ class Harness {
   }
 
   BrokerNode& node(NodeId id) { return *slots_.at(id).node; }
+
+  // Starts an empty node that bootstraps nothing: it waits for a leader
+  // that added it to bring the configuration (sluiced --join).
+  void join(NodeId id) {
+    auto& slot = slots_[id];
+    slot.store = std::make_unique<MemKv>();
+    slot.env = std::make_unique<Env>(this, id);
+    BrokerOptions o;
+    o.raft.self = id;
+    auto opened = BrokerNode::open(o, raft::VoterSet{}, *slot.store, Rng(1000 + id.value()));
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    slot.node = std::move(opened.value());
+  }
   std::vector<Message>& inbox(NodeId client) { return inboxes_[client]; }
   Timestamp now() const { return now_; }
 
@@ -411,6 +425,136 @@ TEST(BrokerNode, OpenRefusesLimitsTheReplicatedStateWouldRefuse) {
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), Code::invalid_argument);
   EXPECT_NE(opened.status().message().find("queue_messages_max"), std::string::npos) << opened.status().to_string();
+}
+
+// ---------------------------------------------------------------------------
+// Cluster changes (ClusterAdmin, broker_admin.cc)
+
+ClusterAdmin admin(AdminOp op, int node, std::string address = "") {
+  return ClusterAdmin{op, NodeId(static_cast<std::uint64_t>(node)), std::move(address)};
+}
+
+ClusterView view_of(const ClientReply& r) {
+  EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+  const auto* v = std::get_if<ClusterView>(&r.body);
+  EXPECT_NE(v, nullptr) << "not a ClusterView";
+  return v != nullptr ? *v : ClusterView{};
+}
+
+std::vector<NodeId> ids(std::initializer_list<int> list) {
+  std::vector<NodeId> out;
+  for (int i : list) out.push_back(NodeId(static_cast<std::uint64_t>(i)));
+  return out;
+}
+
+TEST(BrokerNodeAdmin, TransferLeaderAnswersOnceTheTargetLeads) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId target = follower_of(leader, 3);
+  const ClusterView v = view_of(h.call(kAlice, leader, admin(AdminOp::transfer_leader, target.value())));
+  EXPECT_EQ(v.leader, target);
+  EXPECT_EQ(v.voters, ids({1, 2, 3}));
+  EXPECT_EQ(h.node(target).raft().role(), raft::Role::leader);
+  // Writes go on through the new leader.
+  EXPECT_TRUE(h.call(kAlice, leader, send("jobs", "after")).status.ok());
+}
+
+TEST(BrokerNodeAdmin, TransferLeaderErrorsSayWhatIsWrong) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId follower = follower_of(leader, 3);
+  // A follower points at the leader.
+  const ClientReply at_follower = h.call(kAlice, follower, admin(AdminOp::transfer_leader, follower.value()));
+  EXPECT_EQ(at_follower.status.code(), Code::unavailable);
+  EXPECT_EQ(at_follower.leader_hint, leader);
+  const ClientReply unknown = h.call(kAlice, leader, admin(AdminOp::transfer_leader, 9));
+  EXPECT_EQ(unknown.status.code(), Code::invalid_argument);
+  EXPECT_NE(unknown.status.message().find("not a voter"), std::string::npos) << unknown.status.to_string();
+  EXPECT_EQ(h.call(kAlice, leader, admin(AdminOp::transfer_leader, 0)).status.code(), Code::invalid_argument);
+  // To the leader itself: nothing to do.
+  EXPECT_EQ(view_of(h.call(kAlice, leader, admin(AdminOp::transfer_leader, leader.value()))).leader, leader);
+}
+
+TEST(BrokerNodeAdmin, RemoveAFollowerAnswersOnceTheFinalConfigurationCommits) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId gone = follower_of(leader, 3);
+  const ClusterView v = view_of(h.call(kAlice, leader, admin(AdminOp::remove_voter, gone.value())));
+  EXPECT_EQ(v.voters.size(), 2u);
+  EXPECT_EQ(std::count(v.voters.begin(), v.voters.end(), gone), 0);
+  EXPECT_FALSE(h.node(leader).raft().config().joint());
+  EXPECT_TRUE(h.node(leader).raft().config_committed());
+  EXPECT_TRUE(h.call(kAlice, leader, send("jobs", "after")).status.ok());
+  // Removing it again: it is not a voter any more.
+  EXPECT_EQ(h.call(kAlice, leader, admin(AdminOp::remove_voter, gone.value())).status.code(), Code::not_found);
+}
+
+TEST(BrokerNodeAdmin, RemovingTheLeaderWorksAndAnotherTakesOver) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  EXPECT_TRUE(h.call(kAlice, leader, send("jobs", "before")).status.ok());
+  const ClusterView v = view_of(h.call(kAlice, leader, admin(AdminOp::remove_voter, leader.value())));
+  EXPECT_EQ(std::count(v.voters.begin(), v.voters.end(), leader), 0);
+  EXPECT_NE(h.node(leader).raft().role(), raft::Role::leader);
+  const NodeId survivor = follower_of(leader, 3);
+  NodeId next = kNoNode;
+  for (int i = 0; i < 2000 && next == kNoNode; ++i) {
+    h.tick();
+    if (h.node(survivor).raft().leader() != kNoNode && h.node(survivor).raft().leader() != leader) {
+      next = h.node(survivor).raft().leader();
+    }
+  }
+  ASSERT_NE(next, kNoNode) << "no new leader among the remaining voters";
+  EXPECT_TRUE(h.call(kAlice, next, send("jobs", "after")).status.ok());
+  const ClientReply stats = h.call(kAlice, next, GetStats{broker::Kind::queue, "jobs"});
+  ASSERT_TRUE(stats.status.ok());
+  EXPECT_EQ(std::get<broker::QueueStats>(stats.body).ready, 2u);
+}
+
+TEST(BrokerNodeAdmin, TheLastVoterCannotBeRemoved) {
+  Harness h(1);
+  const NodeId leader = h.elect();
+  const ClientReply r = h.call(kAlice, leader, admin(AdminOp::remove_voter, leader.value()));
+  EXPECT_EQ(r.status.code(), Code::invalid_argument);
+  EXPECT_NE(r.status.message().find("last voter"), std::string::npos) << r.status.to_string();
+}
+
+TEST(BrokerNodeAdmin, AnAddedNodeStartedEmptyCatchesUpAndServes) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  ASSERT_TRUE(h.call(kAlice, leader, send("jobs", "one")).status.ok());
+  ASSERT_TRUE(h.call(kAlice, leader, send("jobs", "two")).status.ok());
+  h.join(NodeId(4));
+  EXPECT_EQ(h.node(NodeId(4)).raft().config().all_voters().size(), 0u);
+  // Bad requests first: no address, or one that is not host:port.
+  EXPECT_EQ(h.call(kAlice, leader, admin(AdminOp::add_voter, 4)).status.code(), Code::invalid_argument);
+  EXPECT_EQ(h.call(kAlice, leader, admin(AdminOp::add_voter, 4, "host:99999")).status.code(),
+            Code::invalid_argument);
+  EXPECT_EQ(h.call(kAlice, leader, admin(AdminOp::add_voter, leader.value(), "h:1")).status.code(),
+            Code::invalid_argument);
+  const ClusterView v = view_of(h.call(kAlice, leader, admin(AdminOp::add_voter, 4, "node-4:50031")));
+  EXPECT_EQ(v.voters, ids({1, 2, 3, 4}));
+  for (int i = 0; i < 20; ++i) h.tick();
+  const ClientReply stats = h.call(kAlice, NodeId(4), GetStats{broker::Kind::queue, "jobs"});
+  ASSERT_TRUE(stats.status.ok()) << stats.status.to_string();
+  EXPECT_EQ(std::get<broker::QueueStats>(stats.body).ready, 2u);
+  // It is a voter like the others: it can lead.
+  EXPECT_EQ(view_of(h.call(kAlice, leader, admin(AdminOp::transfer_leader, 4))).leader, NodeId(4));
+}
+
+TEST(BrokerNodeAdmin, OneChangeAtATime) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId a = follower_of(leader, 3);
+  const std::uint64_t first = h.request(kAlice, leader, admin(AdminOp::remove_voter, a.value()));
+  // Asked before the first was answered (done is noticed on a tick): the
+  // node is busy with it, and says so; the client library asks again.
+  const ClientReply second = h.call(kBob, leader, admin(AdminOp::transfer_leader, a.value()));
+  EXPECT_EQ(second.status.code(), Code::unavailable) << second.status.to_string();
+  EXPECT_NE(second.status.message().find("under way"), std::string::npos) << second.status.to_string();
+  auto done = h.reply(kAlice, first);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->status.ok()) << done->status.to_string();
 }
 
 }  // namespace

@@ -262,7 +262,14 @@ TEST_F(CliTest, ClusterStatusAndExitCodes) {
   }
   EXPECT_EQ(leaders, 1) << raft.out;
 
-  EXPECT_EQ(run({"cluster", "transfer-leader", "2"}).code, 5);
+  const Ran moved = run({"cluster", "transfer-leader", "2", "-o", "json"});
+  ASSERT_EQ(moved.code, 0) << moved.err;
+  EXPECT_EQ(nlohmann::json::parse(moved.out)["leader"], 2) << moved.out;
+  const Ran not_a_voter = run({"cluster", "transfer-leader", "9"});
+  EXPECT_EQ(not_a_voter.code, 1) << not_a_voter.err;
+  EXPECT_NE(not_a_voter.err.find("not a voter"), std::string::npos) << not_a_voter.err;
+  EXPECT_EQ(run({"cluster", "remove", "0"}).code, 2);
+  EXPECT_EQ(run({"cluster", "add", "4", "127.0.0.1:1"}).code, 5);
   EXPECT_EQ(run({"queue", "frobnicate"}).code, 2);
   EXPECT_EQ(run({"queue", "send", "only-channel"}).code, 2);
   EXPECT_EQ(run({"queue", "send", "c", "b", "--bogus", "1"}).code, 2);

@@ -50,6 +50,8 @@ SLUICE_TEST_EQ(RpcRespond, m.rpc_id, m.executed, m.error, m.metadata, m.body, m.
 SLUICE_TEST_EQ(Peek, m.channel, m.max_messages)
 SLUICE_TEST_EQ(GetStats, m.kind, m.channel)
 SLUICE_TEST_EQ(ListChannels, m.pattern)
+SLUICE_TEST_EQ(ClusterAdmin, m.op, m.node, m.address)
+SLUICE_TEST_EQ(ClusterView, m.leader, m.voters)
 SLUICE_TEST_EQ(ClientRequest, m.request_id, m.body)
 SLUICE_TEST_EQ(RpcAnswer, m.executed, m.error, m.metadata, m.body, m.tags, m.from_cache)
 SLUICE_TEST_EQ(ChannelInfo, m.kind, m.name, m.messages, m.in_flight, m.total, m.subscribers)

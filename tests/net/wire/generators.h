@@ -54,6 +54,14 @@ struct Arbitrary<sluice::node::StartFrom> {
   }
 };
 template <>
+struct Arbitrary<sluice::node::AdminOp> {
+  static Gen<sluice::node::AdminOp> arbitrary() {
+    return gen::element(sluice::node::AdminOp::transfer_leader, sluice::node::AdminOp::add_voter,
+                        sluice::node::AdminOp::remove_voter);
+  }
+};
+
+template <>
 struct Arbitrary<sluice::node::RpcKind> {
   static Gen<sluice::node::RpcKind> arbitrary() {
     return gen::element(sluice::node::RpcKind::command, sluice::node::RpcKind::query);
@@ -232,7 +240,9 @@ inline rc::Gen<node::RequestBody> gen_request_body() {
                            g::set(&RpcRespond::body, gen_bytes()), g::set(&RpcRespond::tags, gen_tags())),
       g::build<Peek>(g::set(&Peek::channel, gen_bytes()), g::set(&Peek::max_messages)),
       g::build<GetStats>(g::set(&GetStats::kind), g::set(&GetStats::channel, gen_bytes())),
-      g::build<ListChannels>(g::set(&ListChannels::pattern, gen_bytes())));
+      g::build<ListChannels>(g::set(&ListChannels::pattern, gen_bytes())),
+      g::build<ClusterAdmin>(g::set(&ClusterAdmin::op), g::set(&ClusterAdmin::node),
+                             g::set(&ClusterAdmin::address, gen_bytes())));
 }
 
 inline rc::Gen<node::RpcAnswer> gen_rpc_answer() {
@@ -251,7 +261,8 @@ inline rc::Gen<node::ReplyBody> gen_reply_body() {
       gen_store_stats(),
       gen_few(g::build<ChannelInfo>(g::set(&ChannelInfo::kind, gen_bytes()), g::set(&ChannelInfo::name, gen_bytes()),
                                     g::set(&ChannelInfo::messages), g::set(&ChannelInfo::in_flight),
-                                    g::set(&ChannelInfo::total), g::set(&ChannelInfo::subscribers))));
+                                    g::set(&ChannelInfo::total), g::set(&ChannelInfo::subscribers))),
+      g::build<ClusterView>(g::set(&ClusterView::leader), g::set(&ClusterView::voters)));
 }
 
 // ---------------------------------------------------------------------------
