@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark (bench/README.md, "End to end"): builds sluiced
-# and sluice-bench, starts a FRESH 3-node cluster on this machine
-# (tools/cluster.sh, with its data under $build_dir/bench-cluster, so a
-# cluster of yours in .cluster/ keeps its data; the ports are the same, so
-# stop yours first), runs sluice-bench for each pattern and window, prints
-# a table, and stops and deletes the cluster.
+# and sluice-bench and, for each pattern and window, starts a FRESH 3-node
+# cluster on this machine (tools/cluster.sh, with its data under
+# $build_dir/bench-cluster, so a cluster of yours in .cluster/ keeps its
+# data; the ports are the same, so stop yours first), runs sluice-bench,
+# and stops and deletes the cluster; then prints a table. A fresh cluster
+# per run, because a node snapshots its whole state every 10,000 entries:
+# what an earlier run left in the state would slow the next one.
 #
 #   tools/bench-cluster.sh [-n N] [--size S] [--inflight "1 256"] [--patterns "store queue"] [--no-build]
 #
@@ -44,14 +46,11 @@ bench="$build_dir/bench/sluice-bench"
 
 export SLUICE_BUILD_DIR="$build_dir"
 export SLUICE_CLUSTER_DIR="$build_dir/bench-cluster"
-rm -rf "$SLUICE_CLUSTER_DIR"
 stop_cluster() {
   tools/cluster.sh stop >/dev/null || true
   rm -rf "$SLUICE_CLUSTER_DIR"
 }
 trap stop_cluster EXIT
-tools/cluster.sh start >/dev/null
-tools/cluster.sh status
 
 results="$build_dir/bench-e2e-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 # Each node's WAL fsyncs so far (count and seconds, from /metrics), to say
@@ -76,13 +75,20 @@ PY
 failed=0
 for pattern in $patterns; do
   for w in $windows; do
-    echo "== $bench --pattern $pattern -n $n --size $size --inflight $w  ($(date -u +%H:%M:%S) UTC)"
+    stop_cluster
+    tools/cluster.sh start >/dev/null
+    echo "== $bench --pattern $pattern -n $n --size $size --inflight $w  ($(date -u +%H:%M:%S) UTC, fresh cluster)"
     before=$(fsyncs)
     if ! "$bench" --pattern "$pattern" -n "$n" --size "$size" --inflight "$w" -o json >>"$results"; then
       failed=1
       echo "   FAILED (report in $results)"
     fi
     after=$(fsyncs)
+    # Leaders elected after the first (which the start waited for), with the
+    # commit index each saw: a stalled leader shows here.
+    elected=$(grep -h 'event=raft.leader .* role=leader ' "$SLUICE_CLUSTER_DIR"/node-*/sluiced.log | sort |
+      sed -n '2,$s/.* commit=\([0-9]*\).*/\1/p' | tr '\n' ' ')
+    echo "   leader changes: $(echo "$elected" | wc -w) (at commit indexes: ${elected:-none})"
     python3 -c '
 import json, sys
 before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
