@@ -48,6 +48,8 @@ Options:
   --history FILE         raft: write the client history as JSON lines
   --lease-reads          raft: serve reads from the leader's lease (unsafe
                          when clocks stop or drift apart; off by default)
+  --no-store-groups      broker: no events store group members in the
+                         workload (how seeds ran before they existed)
   --check-determinism    run every seed twice and compare trace hashes
   --verbose              print the full report of every run in a swarm
   --help                 this text
@@ -129,6 +131,8 @@ Args parse(int argc, char** argv) {
       a.spec.history_path = value();
     } else if (flag == "--lease-reads") {
       a.spec.raft_lease_reads = true;
+    } else if (flag == "--no-store-groups") {
+      a.spec.store_groups = false;
     } else if (flag == "--check-determinism") {
       a.check_determinism = true;
     } else if (flag == "--verbose") {

@@ -48,6 +48,7 @@ std::string RunSpec::reproduce_command() const {
   if (think_max) cmd += " --think " + std::to_string(think_max->ns / 1000) + "us";
   if (protocol != Protocol::raft) cmd += std::string(" --protocol ") + protocol_name(protocol);
   if (raft_lease_reads) cmd += " --lease-reads";
+  if (!store_groups) cmd += " --no-store-groups";
   return cmd;
 }
 
@@ -240,7 +241,7 @@ RunResult run_one(const RunSpec& spec) {
       run_raft(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                world.cluster_options, result);
     } else if (spec.protocol == Protocol::broker) {
-      BrokerRunOptions options{setup.duration, spec.liveness_bound, setup.profile, spec.clients};
+      BrokerRunOptions options{setup.duration, spec.liveness_bound, setup.profile, spec.clients, spec.store_groups};
       run_broker(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                  world.cluster_options, result);
     } else {

@@ -36,6 +36,9 @@ struct RunSpec {
   // raft: serve reads from the leader's lease (raft::Options::lease_reads),
   // which trusts that clocks run at the same rate and never stop.
   bool raft_lease_reads = false;
+  // broker: clients that are members of events store groups. Off replays
+  // the workload of before they existed (older regression seeds).
+  bool store_groups = true;
   Protocol protocol = Protocol::raft;
   std::string trace_path;  // empty: no trace file
   std::string history_path;  // raft: write the client history as JSON lines

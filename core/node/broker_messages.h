@@ -175,12 +175,33 @@ struct EventFanout {
   StoredMessage event;
   std::vector<std::pair<std::string, NodeId>> groups;  // group key -> delivering node
 };
-// A node's subscriptions that others route to: event groups and RPC
-// responders. Sent on change and every second; dropped when not refreshed.
+// An events store group as one node sees it: how many of its members are
+// connected there, and the node's cursor (the next sequence it would hand
+// the group). Cursors only move forward, and every node's cursor is at or
+// behind what the group was actually given.
+struct StoreGroupCursor {
+  std::string channel;
+  std::string group;
+  std::uint32_t members = 0;  // 0: the last member left lately; the cursor is kept for a successor
+  std::uint64_t next_seq = 1;
+  bool operator==(const StoreGroupCursor&) const = default;
+};
+// A node's subscriptions that others route to: event groups, RPC
+// responders and events store groups. Sent when its membership changes and
+// every registry interval (which refreshes the store cursors); dropped when
+// not refreshed.
 struct Registry {
   std::uint64_t generation = 0;
   std::vector<std::string> event_groups;  // group keys
   std::vector<std::string> responders;    // rpc keys
+  std::vector<StoreGroupCursor> store_groups;  // ordered by (channel, group)
+};
+// The node serving an events store group hands one message to a member
+// connected to another node.
+struct StoreGroupPush {
+  std::string channel;
+  std::string group;
+  StoredMessage message;
 };
 struct RpcForward {
   std::uint64_t rpc_id = 0;  // the origin's id
@@ -194,7 +215,7 @@ struct RpcReturn {
 };
 
 using Message = std::variant<raft::Message, ClientRequest, ClientReply, EventDelivery, StoreDelivery, RpcIncoming,
-                             Forward, ForwardReply, EventFanout, Registry, RpcForward, RpcReturn>;
+                             Forward, ForwardReply, EventFanout, Registry, RpcForward, RpcReturn, StoreGroupPush>;
 std::string describe(const Message& message);
 
 }  // namespace sluice::node

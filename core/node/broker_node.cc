@@ -68,9 +68,11 @@ void BrokerNode::step(NodeId from, Message message, Timestamp now) {
                      p.registry = std::move(r);
                    }
                    p.seen = now_;
+                   merge_store_cursors(p.registry);
                  },
                  [&](RpcForward& f) { on_rpc_forward(from, f); },
                  [&](RpcReturn& r) { on_rpc_return(r); },
+                 [&](StoreGroupPush& p) { on_store_group_push(p); },
                  // Meant for clients: a node never acts on these.
                  [&](ClientReply&) {},
                  [&](EventDelivery&) {},
@@ -98,6 +100,9 @@ void BrokerNode::tick(Timestamp now) {
   }
   wake_parked();
   expire_rpcs();
+  // Store groups look at their server now and then: one may have gone
+  // quiet (its registry expired), or a handoff wait may have run out.
+  if (!store_groups_.empty()) store_backlog_ = true;
   send_registry(false);
   propose_internal();
   check_admin();

@@ -38,6 +38,15 @@ struct BrokerOptions {
   Duration registry_interval = Duration::seconds(1);
   Duration registry_expiry = Duration::seconds(3);   // a peer's registry not refreshed: forgotten
   Duration age_tick_interval = Duration::seconds(1); // retention by age is applied at least this often
+  // A node that takes over serving an events store group waits this long
+  // first, for the previous server's final cursor (it advertises it as soon
+  // as it sees it no longer serves).
+  Duration store_group_handoff = Duration::millis(200);
+  // A moved store group cursor is advertised at most this often (a registry
+  // goes out at least every registry_interval anyway). A server that
+  // crashes takes with it what it handed out since: its successor hands
+  // that out again.
+  Duration store_cursor_interval = Duration::millis(100);
   Duration admin_timeout = Duration::seconds(10);    // a ClusterAdmin not done by then answers timeout
   std::size_t subscriber_batch_max = 256;            // store messages pushed per subscription per output
   std::size_t subscriptions_max = 100'000;           // per node, all kinds
@@ -104,10 +113,17 @@ class BrokerNode {
     std::string group;
     std::uint64_t next_seq = 1;  // no group: this subscriber's cursor
   };
+  // An events store group with members here, or lately. One node serves a
+  // group at a time (store_group_server()); the others keep their cursor
+  // up with what it hands out, so a successor goes on from there.
   struct StoreGroup {
     std::uint64_t next_seq = 1;
-    std::uint64_t turn = 0;  // round robin over members
+    std::uint64_t turn = 0;         // round robin over the group's members
+    std::optional<Timestamp> empty_since;  // no member here since; forgotten after registry_expiry
+    bool serving = false;                  // this node hands the group's stream out
+    Timestamp serve_from;                  // serving: not before this (the handoff wait)
   };
+  using StoreGroupKey = std::pair<std::string, std::string>;  // (channel, group)
   struct EventSub {
     std::string pattern;
     std::string group;
@@ -178,6 +194,11 @@ class BrokerNode {
   // Subscriptions (broker_pubsub.cc).
   void subscribe_store(NodeId client, std::uint64_t request_id, const SubscribeStore& s);
   void push_store(Output<Message>& out);
+  void push_store_groups(Output<Message>& out);
+  NodeId store_group_server(const StoreGroupKey& key) const;
+  void on_store_group_push(const StoreGroupPush& push);
+  void merge_store_cursors(const Registry& registry);
+  std::optional<std::uint64_t> advertised_cursor(const StoreGroupKey& key) const;
   void publish_event(NodeId client, std::uint64_t request_id, const PublishEvent& p);
   void deliver_event(const StoredMessage& event, const std::map<std::string, NodeId>& groups);
   void subscribe_events(NodeId client, std::uint64_t request_id, const SubscribeEvents& s);
@@ -214,7 +235,7 @@ class BrokerNode {
   Timestamp last_age_tick_;
 
   std::map<SubKey, StoreSub> store_subs_;
-  std::map<std::pair<std::string, std::string>, StoreGroup> store_groups_;  // (channel, group)
+  std::map<StoreGroupKey, StoreGroup> store_groups_;
   bool store_backlog_ = false;                     // a subscription has more to push
   std::map<SubKey, EventSub> event_subs_;
   std::map<SubKey, RpcSub> rpc_subs_;

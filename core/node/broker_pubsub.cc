@@ -67,13 +67,22 @@ void BrokerNode::subscribe_store(NodeId client, std::uint64_t request_id, const 
     case StartFrom::time_delta: start = state_.store_seq_at(s.channel, now_ - s.start.delta); break;
   }
   store_subs_[key] = StoreSub{s.channel, s.group, start};
-  if (!s.group.empty()) store_groups_.try_emplace({s.channel, s.group}, StoreGroup{start, 0});
+  if (!s.group.empty()) {
+    // A member joins its group's stream where the group stands; the start
+    // option only places a group that no node knows yet.
+    const StoreGroupKey group{s.channel, s.group};
+    const auto advertised = advertised_cursor(group);
+    auto [it, created] = store_groups_.try_emplace(group, StoreGroup{advertised.value_or(start), 0, {}, false, {}});
+    if (!created && advertised) it->second.next_seq = std::max(it->second.next_seq, *advertised);
+    it->second.empty_since.reset();
+  }
   reply(client, request_id, {}, {}, out_, false);
   store_backlog_ = true;
+  if (!s.group.empty()) send_registry(false);  // the group's membership here changed
 }
 
 void BrokerNode::push_store(Output<Message>& out) {
-  if (!store_backlog_ && store_subs_.empty()) return;
+  if (!store_backlog_ && store_subs_.empty() && store_groups_.empty()) return;
   store_backlog_ = false;
   const std::size_t batch = options_.subscriber_batch_max;
   auto deliver = [&](const SubKey& to, const StoredMessage& m) {
@@ -88,19 +97,142 @@ void BrokerNode::push_store(Output<Message>& out) {
     }
     if (messages.size() == batch) store_backlog_ = true;
   }
-  for (auto& [group, cursor] : store_groups_) {
+  push_store_groups(out);
+}
+
+// A group's stream is handed out by one node, its server: each message to
+// one member, round robin over the members on every node (a member on
+// another node gets it through that node, as a StoreGroupPush).
+void BrokerNode::push_store_groups(Output<Message>& out) {
+  const std::size_t batch = options_.subscriber_batch_max;
+  bool handed_over = false;
+  for (auto it = store_groups_.begin(); it != store_groups_.end();) {
+    const StoreGroupKey& group = it->first;
+    StoreGroup& cursor = it->second;
     std::vector<SubKey> members;
     for (const auto& [key, sub] : store_subs_) {
       if (sub.channel == group.first && sub.group == group.second) members.push_back(key);
     }
-    if (members.empty()) continue;
+    if (members.empty()) {
+      // Kept a while, advertised with no members, so that a member joining
+      // elsewhere goes on from here rather than from its start option.
+      if (!cursor.empty_since) cursor.empty_since = now_;
+      if (*cursor.empty_since + options_.registry_expiry <= now_) {
+        it = store_groups_.erase(it);
+      } else {
+        ++it;
+      }
+      continue;
+    }
+    cursor.empty_since.reset();
+    if (store_group_server(group) != raft_->id()) {
+      // Handing over: tell the successor at once where the stream stands.
+      if (cursor.serving) handed_over = true;
+      cursor.serving = false;
+      ++it;
+      continue;
+    }
+    if (!cursor.serving) {
+      cursor.serving = true;
+      cursor.serve_from = now_ + options_.store_group_handoff;
+      CODE_PROBE(options_.raft.hooks, true, broker_store_group_handoff);
+    }
+    if (now_ < cursor.serve_from) {
+      ++it;
+      continue;
+    }
+    // Slots: one per local member, then `members` per peer that has some.
+    std::vector<std::pair<NodeId, std::uint32_t>> remote;
+    std::uint64_t slots = members.size();
+    for (const auto& [peer, reg] : registries_) {
+      if (reg.seen + options_.registry_expiry <= now_) continue;
+      for (const StoreGroupCursor& c : reg.registry.store_groups) {
+        if (c.channel != group.first || c.group != group.second || c.members == 0) continue;
+        remote.emplace_back(peer, c.members);
+        slots += c.members;
+      }
+    }
     const auto messages = state_.read_store(group.first, cursor.next_seq, batch);
     for (const StoredMessage& m : messages) {
-      deliver(members[cursor.turn++ % members.size()], m);
+      std::uint64_t slot = cursor.turn++ % slots;
+      if (slot < members.size()) {
+        const SubKey& to = members[slot];
+        out.send_now.push_back({options_.raft.group, raft_->id(), to.first, StoreDelivery{to.second, m}});
+      } else {
+        slot -= members.size();
+        for (const auto& [peer, count] : remote) {
+          if (slot < count) {
+            out.send_now.push_back(
+                {options_.raft.group, raft_->id(), peer, StoreGroupPush{group.first, group.second, m}});
+            break;
+          }
+          slot -= count;
+        }
+      }
       cursor.next_seq = m.seq + 1;
     }
     if (messages.size() == batch) store_backlog_ = true;
+    ++it;
   }
+  if (handed_over) send_registry(true);
+}
+
+// The node with the lowest id among those with members serves the group,
+// as far as this node's registries tell. Views differ for a moment after a
+// change; then two nodes may both hand out the same messages.
+NodeId BrokerNode::store_group_server(const StoreGroupKey& key) const {
+  NodeId server = raft_->id();
+  for (const auto& [peer, reg] : registries_) {
+    if (reg.seen + options_.registry_expiry <= now_ || peer >= server) continue;
+    for (const StoreGroupCursor& c : reg.registry.store_groups) {
+      if (c.channel == key.first && c.group == key.second && c.members > 0) server = peer;
+    }
+  }
+  return server;
+}
+
+void BrokerNode::on_store_group_push(const StoreGroupPush& push) {
+  auto it = store_groups_.find({push.channel, push.group});
+  std::vector<SubKey> members;
+  for (const auto& [key, sub] : store_subs_) {
+    if (sub.channel == push.channel && sub.group == push.group) members.push_back(key);
+  }
+  if (it == store_groups_.end() || members.empty()) {
+    // Its members here left since the server's registry said otherwise:
+    // the message is not handed to the group (as one in flight to a member
+    // whose connection closed is not).
+    CODE_PROBE(options_.raft.hooks, true, broker_store_group_push_dropped);
+    return;
+  }
+  StoreGroup& cursor = it->second;
+  cursor.next_seq = std::max(cursor.next_seq, push.message.seq + 1);
+  const SubKey& to = members[cursor.turn++ % members.size()];
+  send(to.first, StoreDelivery{to.second, push.message});
+}
+
+// Every cursor a peer advertises is at or behind what its group was given,
+// so taking the furthest never hands a message out twice from here.
+void BrokerNode::merge_store_cursors(const Registry& registry) {
+  for (const StoreGroupCursor& c : registry.store_groups) {
+    auto it = store_groups_.find({c.channel, c.group});
+    if (it == store_groups_.end()) continue;
+    if (c.next_seq > it->second.next_seq) {
+      CODE_PROBE(options_.raft.hooks, store_group_server({c.channel, c.group}) != raft_->id(),
+                 broker_store_group_cursor_followed);
+      it->second.next_seq = c.next_seq;
+    }
+  }
+}
+
+std::optional<std::uint64_t> BrokerNode::advertised_cursor(const StoreGroupKey& key) const {
+  std::optional<std::uint64_t> out;
+  for (const auto& [peer, reg] : registries_) {
+    if (reg.seen + options_.registry_expiry <= now_) continue;
+    for (const StoreGroupCursor& c : reg.registry.store_groups) {
+      if (c.channel == key.first && c.group == key.second) out = std::max(out.value_or(0), c.next_seq);
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -366,15 +498,33 @@ Registry BrokerNode::local_registry() const {
   }
   std::set<std::string> responders;
   for (const auto& [key, sub] : rpc_subs_) responders.insert(rpc_key(sub.kind, sub.channel));
-  return Registry{registry_generation_, {groups.begin(), groups.end()}, {responders.begin(), responders.end()}};
+  std::vector<StoreGroupCursor> stores;
+  for (const auto& [key, cursor] : store_groups_) {
+    std::uint32_t members = 0;
+    for (const auto& [sub_key, sub] : store_subs_) members += sub.channel == key.first && sub.group == key.second;
+    stores.push_back({key.first, key.second, members, cursor.next_seq});
+  }
+  return Registry{registry_generation_, {groups.begin(), groups.end()}, {responders.begin(), responders.end()},
+                  std::move(stores)};
 }
 
 void BrokerNode::send_registry(bool force) {
   Registry now = local_registry();
-  const bool changed = now.event_groups != last_registry_.event_groups || now.responders != last_registry_.responders;
+  // Membership changes go out at once (with the cursors as they stand, so
+  // the last member leaving hands its group on without a gap); cursors
+  // alone ride on the periodic refresh.
+  auto members = [](const Registry& r) {
+    std::vector<std::tuple<std::string, std::string, std::uint32_t>> out;
+    for (const StoreGroupCursor& c : r.store_groups) out.emplace_back(c.channel, c.group, c.members);
+    return out;
+  };
+  const bool changed = now.event_groups != last_registry_.event_groups ||
+                       now.responders != last_registry_.responders || members(now) != members(last_registry_);
+  const bool cursors_moved = now.store_groups != last_registry_.store_groups;
   if (changed) {
     now.generation = ++registry_generation_;
-  } else if (!force && now_ < registry_sent_ + options_.registry_interval) {
+  } else if (!force && now_ < registry_sent_ + options_.registry_interval &&
+             !(cursors_moved && now_ >= registry_sent_ + options_.store_cursor_interval)) {
     return;
   }
   last_registry_ = now;
@@ -399,6 +549,7 @@ std::string describe(const Message& message) {
           [](const Registry& r) { return "registry g" + std::to_string(r.generation); },
           [](const RpcForward& f) { return "rpc-forward#" + std::to_string(f.rpc_id); },
           [](const RpcReturn& r) { return "rpc-return#" + std::to_string(r.rpc_id); },
+          [](const StoreGroupPush& p) { return "store-group " + p.channel + " #" + std::to_string(p.message.seq); },
       },
       message);
 }

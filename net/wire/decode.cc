@@ -491,7 +491,16 @@ node::Message get_message(Budget& budget, s::Message::Reader r) {
     case s::Message::REGISTRY: {
       auto m = r.getRegistry();
       return node::Registry{m.getGeneration(), get_texts(budget, m.getEventGroups()),
-                            get_texts(budget, m.getResponders())};
+                            get_texts(budget, m.getResponders()),
+                            get_vector<node::StoreGroupCursor>(budget, m.getStoreGroups(), [&](auto c) {
+                              return node::StoreGroupCursor{get(budget, c.getChannel()), get(budget, c.getGroup()),
+                                                            c.getMembers(), c.getNextSeq()};
+                            })};
+    }
+    case s::Message::STORE_GROUP_PUSH: {
+      auto m = r.getStoreGroupPush();
+      return node::StoreGroupPush{get(budget, m.getChannel()), get(budget, m.getGroup()),
+                                  get_stored(budget, m.getMessage())};
     }
     case s::Message::RPC_FORWARD: {
       auto m = r.getRpcForward();

@@ -93,10 +93,12 @@ SLUICE_WIRE_FIELDS(node::RpcIncoming, 4);
 SLUICE_WIRE_FIELDS(node::Forward, 2);
 SLUICE_WIRE_FIELDS(node::ForwardReply, 4);
 SLUICE_WIRE_FIELDS(node::EventFanout, 2);
-SLUICE_WIRE_FIELDS(node::Registry, 3);
+SLUICE_WIRE_FIELDS(node::StoreGroupCursor, 4);
+SLUICE_WIRE_FIELDS(node::Registry, 4);
+SLUICE_WIRE_FIELDS(node::StoreGroupPush, 3);
 SLUICE_WIRE_FIELDS(node::RpcForward, 3);
 SLUICE_WIRE_FIELDS(node::RpcReturn, 3);
-SLUICE_WIRE_ALTERNATIVES(node::Message, 12);
+SLUICE_WIRE_ALTERNATIVES(node::Message, 13);
 
 #undef SLUICE_WIRE_FIELDS
 #undef SLUICE_WIRE_ALTERNATIVES
@@ -639,6 +641,20 @@ void put(s::Message::Builder b, const node::Message& message) {
                    for (unsigned i = 0; i < groups.size(); ++i) groups.set(i, text(m.event_groups[i]));
                    auto responders = o.initResponders(count(m.responders.size()));
                    for (unsigned i = 0; i < responders.size(); ++i) responders.set(i, text(m.responders[i]));
+                   auto stores = o.initStoreGroups(count(m.store_groups.size()));
+                   for (unsigned i = 0; i < stores.size(); ++i) {
+                     const node::StoreGroupCursor& c = m.store_groups[i];
+                     stores[i].setChannel(text(c.channel));
+                     stores[i].setGroup(text(c.group));
+                     stores[i].setMembers(c.members);
+                     stores[i].setNextSeq(c.next_seq);
+                   }
+                 },
+                 [&](const node::StoreGroupPush& m) {
+                   auto o = b.initStoreGroupPush();
+                   o.setChannel(text(m.channel));
+                   o.setGroup(text(m.group));
+                   put(o.initMessage(), m.message);
                  },
                  [&](const node::RpcForward& m) {
                    auto o = b.initRpcForward();

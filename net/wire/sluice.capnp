@@ -76,6 +76,7 @@ struct Message {
     registry @9 :Registry;
     rpcForward @10 :RpcForward;
     rpcReturn @11 :RpcReturn;
+    storeGroupPush @12 :StoreGroupPush;
   }
 }
 
@@ -609,10 +610,24 @@ struct EventFanout {
   groups @1 :List(GroupRoute);
 }
 
+struct StoreGroupCursor {
+  channel @0 :Text;
+  group @1 :Text;
+  members @2 :UInt32;
+  nextSeq @3 :UInt64;
+}
+
 struct Registry {
   generation @0 :UInt64;
   eventGroups @1 :List(Text);
   responders @2 :List(Text);
+  storeGroups @3 :List(StoreGroupCursor);
+}
+
+struct StoreGroupPush {
+  channel @0 :Text;
+  group @1 :Text;
+  message @2 :StoredMessage;
 }
 
 struct RpcForward {

@@ -166,6 +166,18 @@ std::vector<std::string> Workload::check(const broker::BrokerState& final_state)
       }
     }
   }
+  // ---- Events store groups: only what the log holds, at its sequence.
+  for (const auto& [channel, seen] : h.group_seen) {
+    const auto& log = logs[channel];
+    for (const broker::StoredMessage& m : seen) {
+      auto it = log.find(m.seq);
+      if (it == log.end() || it->second != m.body) {
+        fail("a member of a group on " + channel + " got " + m.body + " at seq " + std::to_string(m.seq) +
+             ", which the log does not hold there");
+        break;
+      }
+    }
+  }
   return v;
 }
 

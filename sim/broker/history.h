@@ -47,6 +47,11 @@ struct Workload::History {
   std::map<std::uint64_t, std::size_t> by_receipt;
   std::map<std::string, Publish> publishes;  // by body
   std::vector<StoreStream*> streams;
+  // Events store groups: every message any member got, by channel. A group
+  // promises one member per message while its serving node stands; around a
+  // change of server a message may come twice, and one in flight to a member
+  // that left is not handed to another.
+  std::map<std::string, std::vector<broker::StoredMessage>> group_seen;
   std::set<std::string> events_published;    // ids
   std::map<std::pair<std::string, std::string>, int> group_deliveries;  // (group key, event id)
   std::set<std::string> rpc_bodies;

@@ -15,6 +15,7 @@ struct BrokerRunOptions {
   Duration liveness_bound = Duration::seconds(30);
   FaultProfile profile = FaultProfile::all;
   std::optional<int> clients;  // 0: no clients
+  bool store_groups = true;    // events store group members in the workload
 };
 
 void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig faults, Scheduler& scheduler,

@@ -412,6 +412,58 @@ struct StoreSubscriber final : Workload::Client {
   }
 };
 
+// A member of the group "workers" of one store channel. It subscribes on
+// whichever node it reaches and again now and then, so the group's serving
+// node changes under it.
+struct StoreGroupMember final : Workload::Client {
+  StoreGroupMember(Workload* workload, NodeId client) : Client(workload, client) {
+    channel = pick(rng, kStores);
+  }
+  std::string channel;
+  std::uint64_t sub_id = 0;
+  std::uint64_t next_sub = 1;
+
+  void start() override { subscribe(); }
+  void subscribe() {
+    if (sub_id != 0 && connected()) send(node::ClientRequest{0, node::Unsubscribe{sub_id}});
+    sub_id = 0;
+    connect();
+    const std::uint64_t s = next_sub++;
+    request(node::SubscribeStore{s, channel, "workers", {node::StartFrom::first, 0, {}, {}}},
+            [this, s](const ClientReply& r) {
+              if (!r.status.ok()) {
+                after(Duration::millis(100), [this] { subscribe(); });
+                return;
+              }
+              sub_id = s;
+              after(Duration::millis(uniform_between(rng, 500, 4000)), [this, s] {
+                if (sub_id == s && !draining) subscribe();
+              });
+              watch(s);
+            },
+            [this] { subscribe(); });
+  }
+  void watch(std::uint64_t s) {
+    after(Duration::millis(100), [this, s] {
+      if (sub_id != s) return;
+      if (!connected()) {
+        subscribe();
+        return;
+      }
+      watch(s);
+    });
+  }
+  void on_push(NodeId /*from*/, const node::Message& m) override {
+    const auto* d = std::get_if<node::StoreDelivery>(&m);
+    if (d == nullptr || d->sub_id == 0 || d->sub_id >= next_sub) return;
+    if (d->message.channel != channel) {
+      h().fail("group member on " + channel + " got a message of " + d->message.channel);
+      return;
+    }
+    h().group_seen[channel].push_back(d->message);
+  }
+};
+
 // ---------------------------------------------------------------------------
 // Events
 
@@ -594,6 +646,7 @@ Workload::Workload(Cluster* cluster, Rng rng, WorkloadOptions options)
   add.operator()<Consumer>(options.consumers);
   add.operator()<Publisher>(options.publishers);
   add.operator()<StoreSubscriber>(options.store_subscribers);
+  add.operator()<StoreGroupMember>(options.store_group_members);
   add.operator()<EventPublisher>(options.event_publishers);
   add.operator()<EventSubscriber>(options.event_subscribers);
   add.operator()<RpcResponder>(options.rpc_responders);

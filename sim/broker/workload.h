@@ -31,6 +31,7 @@ struct WorkloadOptions {
   int consumers = 2;          // queue receivers
   int publishers = 1;         // events store
   int store_subscribers = 2;
+  int store_group_members = 2;  // members of one group per store channel, on whichever nodes
   int event_publishers = 1;
   int event_subscribers = 2;
   int rpc_callers = 1;

@@ -355,6 +355,90 @@ TEST(BrokerNode, EventsReachMatchingSubscribersOnEveryNodeAndOneMemberPerGroup) 
   EXPECT_EQ(carol + dave, 10u) << "each event to exactly one member of the group";
 }
 
+// Events store groups: members on several nodes share one stream.
+class StoreGroups : public ::testing::Test {
+ protected:
+  void SetUp() override { h_.elect(); }
+  void subscribe(NodeId client, NodeId at, StartFrom from = StartFrom::first) {
+    ASSERT_TRUE(h_.call(client, at, SubscribeStore{1, "log", "workers", start(from)}).status.ok());
+    for (int i = 0; i < 40; ++i) h_.tick(Duration::millis(50));  // registries spread
+  }
+  void publish(int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(h_.call(kAlice, NodeId(2), Write{broker::StorePublish{msg("log", "m" + std::to_string(next_++)), {}}, {}})
+                      .status.ok());
+    }
+    for (int i = 0; i < 5; ++i) h_.tick();
+  }
+  // Sequences each client got, taken from its inbox.
+  std::vector<std::uint64_t> got(NodeId client) {
+    std::vector<std::uint64_t> out;
+    for (const auto& d : h_.take<StoreDelivery>(client)) out.push_back(d.message.seq);
+    return out;
+  }
+  Harness h_{3};
+  int next_ = 1;
+};
+
+std::vector<std::uint64_t> seqs(std::uint64_t from, std::uint64_t to) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t s = from; s <= to; ++s) out.push_back(s);
+  return out;
+}
+
+std::vector<std::uint64_t> merged(std::vector<std::uint64_t> a, const std::vector<std::uint64_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end());
+  return a;
+}
+
+TEST_F(StoreGroups, MembersOnDifferentNodesShareTheStreamOneMemberPerMessage) {
+  subscribe(kCarol, NodeId(1));
+  subscribe(kBob, NodeId(3));
+  publish(20);
+  const auto carol = got(kCarol);
+  const auto bob = got(kBob);
+  EXPECT_EQ(merged(carol, bob), seqs(1, 20)) << "each message to exactly one member";
+  EXPECT_EQ(carol.size(), 10u) << "round robin over the members of every node";
+  EXPECT_EQ(bob.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(carol.begin(), carol.end()));
+  EXPECT_TRUE(std::is_sorted(bob.begin(), bob.end()));
+}
+
+TEST_F(StoreGroups, WhenTheServingNodesMembersLeaveAnotherNodeGoesOnWithoutGapOrRepeat) {
+  subscribe(kCarol, NodeId(1));  // node 1 has the lowest id: it serves the group
+  subscribe(kBob, NodeId(3));
+  publish(10);
+  const auto before = merged(got(kCarol), got(kBob));
+  EXPECT_EQ(before, seqs(1, 10));
+  h_.node(NodeId(1)).disconnect(kCarol);
+  h_.tick();
+  publish(10);
+  EXPECT_TRUE(got(kBob).empty()) << "the successor waits for the handoff (store_group_handoff) first";
+  for (int i = 0; i < 25; ++i) h_.tick();  // 250 ms
+  EXPECT_TRUE(got(kCarol).empty());
+  EXPECT_EQ(got(kBob), seqs(11, 20));
+}
+
+TEST_F(StoreGroups, AMemberJoiningAGroupStartsWhereTheGroupStands) {
+  subscribe(kCarol, NodeId(2));
+  publish(5);
+  EXPECT_EQ(got(kCarol), seqs(1, 5));
+  subscribe(kBob, NodeId(3), StartFrom::first);  // "first" places only a new group
+  publish(4);
+  EXPECT_EQ(merged(got(kCarol), got(kBob)), seqs(6, 9));
+}
+
+TEST_F(StoreGroups, AGroupWhoseMembersAllLeftIsForgottenAfterTheRegistryExpiry) {
+  subscribe(kCarol, NodeId(3));
+  publish(3);
+  EXPECT_EQ(got(kCarol), seqs(1, 3));
+  h_.node(NodeId(3)).disconnect(kCarol);
+  for (int i = 0; i < 100; ++i) h_.tick(Duration::millis(50));  // past registry_expiry (3 s)
+  subscribe(kBob, NodeId(1), StartFrom::first);
+  EXPECT_EQ(got(kBob), seqs(1, 3)) << "a new group again: its start option places it";
+}
+
 TEST(BrokerNode, ACommandIsRoutedToAResponderOnAnotherNodeAndItsAnswerReturns) {
   Harness h(3);
   const NodeId leader = h.elect();

@@ -288,11 +288,19 @@ inline rc::Gen<node::Message> gen_node_message() {
           g::set(&EventFanout::groups,
                  gen_few(g::pair(gen_bytes(), g::arbitrary<NodeId>())))),
       g::build<Registry>(g::set(&Registry::generation), g::set(&Registry::event_groups, gen_few(gen_bytes())),
-                         g::set(&Registry::responders, gen_few(gen_bytes()))),
+                         g::set(&Registry::responders, gen_few(gen_bytes())),
+                         g::set(&Registry::store_groups,
+                                gen_few(g::build<StoreGroupCursor>(
+                                    g::set(&StoreGroupCursor::channel, gen_bytes()),
+                                    g::set(&StoreGroupCursor::group, gen_bytes()), g::set(&StoreGroupCursor::members),
+                                    g::set(&StoreGroupCursor::next_seq))))),
       g::build<RpcForward>(g::set(&RpcForward::rpc_id), g::set(&RpcForward::kind),
                            g::set(&RpcForward::request, gen_stored())),
       g::build<RpcReturn>(g::set(&RpcReturn::rpc_id), g::set(&RpcReturn::status),
-                          g::set(&RpcReturn::answer, gen_rpc_answer())));
+                          g::set(&RpcReturn::answer, gen_rpc_answer())),
+      g::build<StoreGroupPush>(g::set(&StoreGroupPush::channel, gen_bytes()),
+                               g::set(&StoreGroupPush::group, gen_bytes()),
+                               g::set(&StoreGroupPush::message, gen_stored())));
 }
 
 inline rc::Gen<Envelope<node::Message>> gen_envelope() {
