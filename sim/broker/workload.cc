@@ -72,6 +72,19 @@ struct Workload::Client {
     if (old != kNoNode) cluster().act(old, [me](node::BrokerNode& n) { n.disconnect(me); });
     if (node != old) cluster().act(node, [me](node::BrokerNode& n) { n.disconnect(me); });
   }
+  // A subscriber's session `s` lasts while `*current == s`; every 100 ms
+  // it checks the connection, and once the node went down (the session is
+  // gone with it) calls `again` to subscribe anew.
+  void watch_session(std::uint64_t s, const std::uint64_t* current, std::function<void()> again) {
+    after(Duration::millis(100), [this, s, current, again = std::move(again)] {
+      if (*current != s) return;
+      if (!connected()) {
+        again();
+        return;
+      }
+      watch_session(s, current, again);
+    });
+  }
   // Sends on the current connection.
   void send(node::ClientRequest request) {
     cluster().client_send(id, node, std::move(request), [this, conn = connection, to = node, inc = incarnation] {
@@ -378,19 +391,9 @@ struct StoreSubscriber final : Workload::Client {
               after(Duration::millis(uniform_between(rng, 300, 3000)), [this, s] {
                 if (sub_id == s) subscribe();
               });
-              watch(s);
+              watch_session(s, &sub_id, [this] { subscribe(); });
             },
             [this] { subscribe(); });
-  }
-  void watch(std::uint64_t s) {
-    after(Duration::millis(100), [this, s] {
-      if (sub_id != s) return;
-      if (!connected()) {
-        subscribe();  // the node went down: the session is gone
-        return;
-      }
-      watch(s);
-    });
   }
   void accept(const broker::StoredMessage& m) {
     if (expect != 0 && m.seq != expect) {
@@ -439,19 +442,9 @@ struct StoreGroupMember final : Workload::Client {
               after(Duration::millis(uniform_between(rng, 500, 4000)), [this, s] {
                 if (sub_id == s && !draining) subscribe();
               });
-              watch(s);
+              watch_session(s, &sub_id, [this] { subscribe(); });
             },
             [this] { subscribe(); });
-  }
-  void watch(std::uint64_t s) {
-    after(Duration::millis(100), [this, s] {
-      if (sub_id != s) return;
-      if (!connected()) {
-        subscribe();
-        return;
-      }
-      watch(s);
-    });
   }
   void on_push(NodeId /*from*/, const node::Message& m) override {
     const auto* d = std::get_if<node::StoreDelivery>(&m);
