@@ -28,11 +28,11 @@
 #include <unistd.h>
 #include <vector>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include "net/client/client.h"
 #include "net/client/connection.h"
+#include "net/client/raft_metrics.h"
 #include "net/wire/wire.h"
 
 namespace sluice::bench {
@@ -164,23 +164,14 @@ Options parse_options(int argc, char** argv) {
 // ---------------------------------------------------------------------------
 // Finding the node to talk to
 
-// The leader a node's /metrics names (sluice_raft_leader); nullopt if it
-// does not answer within two seconds or knows none.
+// The leader a node's /metrics names; nullopt if it does not answer or
+// knows none.
 std::optional<std::uint64_t> leader_from_metrics(const std::string& address) {
-  const auto colon = address.rfind(':');
-  boost::asio::ip::tcp::iostream http;
-  http.expires_after(std::chrono::seconds(2));
-  http.connect(address.substr(0, colon), address.substr(colon + 1));
-  if (!http) return std::nullopt;
-  http << "GET /metrics HTTP/1.0\r\nHost: " << address << "\r\nConnection: close\r\n\r\n" << std::flush;
-  std::string line;
-  const std::string key = "sluice_raft_leader ";
-  while (std::getline(http, line)) {
-    if (line.rfind(key, 0) != 0) continue;
-    const std::uint64_t leader = std::strtoull(line.c_str() + key.size(), nullptr, 10);
-    if (leader != 0) return leader;
-  }
-  return std::nullopt;
+  const auto metrics = client::raft_metrics(address);
+  auto it = metrics.find("leader");
+  if (it == metrics.end()) return std::nullopt;
+  const std::uint64_t leader = std::strtoull(it->second.c_str(), nullptr, 10);
+  return leader != 0 ? std::optional<std::uint64_t>(leader) : std::nullopt;
 }
 
 struct Target {

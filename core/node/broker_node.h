@@ -196,6 +196,8 @@ class BrokerNode {
   void push_store(Output<Message>& out);
   void push_store_groups(Output<Message>& out);
   NodeId store_group_server(const StoreGroupKey& key) const;
+  std::vector<SubKey> store_group_members(const StoreGroupKey& key) const;  // on this node
+  std::vector<std::pair<NodeId, StoreGroupCursor>> peer_store_cursors(const StoreGroupKey& key) const;
   void on_store_group_push(const StoreGroupPush& push);
   void merge_store_cursors(const Registry& registry);
   std::optional<std::uint64_t> advertised_cursor(const StoreGroupKey& key) const;

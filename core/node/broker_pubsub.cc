@@ -109,10 +109,7 @@ void BrokerNode::push_store_groups(Output<Message>& out) {
   for (auto it = store_groups_.begin(); it != store_groups_.end();) {
     const StoreGroupKey& group = it->first;
     StoreGroup& cursor = it->second;
-    std::vector<SubKey> members;
-    for (const auto& [key, sub] : store_subs_) {
-      if (sub.channel == group.first && sub.group == group.second) members.push_back(key);
-    }
+    const std::vector<SubKey> members = store_group_members(group);
     if (members.empty()) {
       // Kept a while, advertised with no members, so that a member joining
       // elsewhere goes on from here rather than from its start option.
@@ -144,13 +141,10 @@ void BrokerNode::push_store_groups(Output<Message>& out) {
     // Slots: one per local member, then `members` per peer that has some.
     std::vector<std::pair<NodeId, std::uint32_t>> remote;
     std::uint64_t slots = members.size();
-    for (const auto& [peer, reg] : registries_) {
-      if (reg.seen + options_.registry_expiry <= now_) continue;
-      for (const StoreGroupCursor& c : reg.registry.store_groups) {
-        if (c.channel != group.first || c.group != group.second || c.members == 0) continue;
-        remote.emplace_back(peer, c.members);
-        slots += c.members;
-      }
+    for (const auto& [peer, c] : peer_store_cursors(group)) {
+      if (c.members == 0) continue;
+      remote.emplace_back(peer, c.members);
+      slots += c.members;
     }
     const auto messages = state_.read_store(group.first, cursor.next_seq, batch);
     for (const StoredMessage& m : messages) {
@@ -182,21 +176,35 @@ void BrokerNode::push_store_groups(Output<Message>& out) {
 // change; then two nodes may both hand out the same messages.
 NodeId BrokerNode::store_group_server(const StoreGroupKey& key) const {
   NodeId server = raft_->id();
-  for (const auto& [peer, reg] : registries_) {
-    if (reg.seen + options_.registry_expiry <= now_ || peer >= server) continue;
-    for (const StoreGroupCursor& c : reg.registry.store_groups) {
-      if (c.channel == key.first && c.group == key.second && c.members > 0) server = peer;
-    }
+  for (const auto& [peer, c] : peer_store_cursors(key)) {
+    if (c.members > 0) server = std::min(server, peer);
   }
   return server;
 }
 
+std::vector<BrokerNode::SubKey> BrokerNode::store_group_members(const StoreGroupKey& key) const {
+  std::vector<SubKey> members;
+  for (const auto& [sub_key, sub] : store_subs_) {
+    if (sub.channel == key.first && sub.group == key.second) members.push_back(sub_key);
+  }
+  return members;
+}
+
+// What the peers whose registries are fresh advertise for the group.
+std::vector<std::pair<NodeId, StoreGroupCursor>> BrokerNode::peer_store_cursors(const StoreGroupKey& key) const {
+  std::vector<std::pair<NodeId, StoreGroupCursor>> out;
+  for (const auto& [peer, reg] : registries_) {
+    if (reg.seen + options_.registry_expiry <= now_) continue;
+    for (const StoreGroupCursor& c : reg.registry.store_groups) {
+      if (c.channel == key.first && c.group == key.second) out.emplace_back(peer, c);
+    }
+  }
+  return out;
+}
+
 void BrokerNode::on_store_group_push(const StoreGroupPush& push) {
   auto it = store_groups_.find({push.channel, push.group});
-  std::vector<SubKey> members;
-  for (const auto& [key, sub] : store_subs_) {
-    if (sub.channel == push.channel && sub.group == push.group) members.push_back(key);
-  }
+  const std::vector<SubKey> members = store_group_members({push.channel, push.group});
   if (it == store_groups_.end() || members.empty()) {
     // Its members here left since the server's registry said otherwise:
     // the message is not handed to the group (as one in flight to a member
@@ -226,12 +234,7 @@ void BrokerNode::merge_store_cursors(const Registry& registry) {
 
 std::optional<std::uint64_t> BrokerNode::advertised_cursor(const StoreGroupKey& key) const {
   std::optional<std::uint64_t> out;
-  for (const auto& [peer, reg] : registries_) {
-    if (reg.seen + options_.registry_expiry <= now_) continue;
-    for (const StoreGroupCursor& c : reg.registry.store_groups) {
-      if (c.channel == key.first && c.group == key.second) out = std::max(out.value_or(0), c.next_seq);
-    }
-  }
+  for (const auto& [peer, c] : peer_store_cursors(key)) out = std::max(out.value_or(0), c.next_seq);
   return out;
 }
 
@@ -500,8 +503,7 @@ Registry BrokerNode::local_registry() const {
   for (const auto& [key, sub] : rpc_subs_) responders.insert(rpc_key(sub.kind, sub.channel));
   std::vector<StoreGroupCursor> stores;
   for (const auto& [key, cursor] : store_groups_) {
-    std::uint32_t members = 0;
-    for (const auto& [sub_key, sub] : store_subs_) members += sub.channel == key.first && sub.group == key.second;
+    const auto members = static_cast<std::uint32_t>(store_group_members(key).size());
     stores.push_back({key.first, key.second, members, cursor.next_seq});
   }
   return Registry{registry_generation_, {groups.begin(), groups.end()}, {responders.begin(), responders.end()},

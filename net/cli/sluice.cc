@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include "net/client/client.h"
+#include "net/client/raft_metrics.h"
 
 namespace sluice::cli {
 namespace {
@@ -589,29 +589,6 @@ int channels_list(const Args& args) {
   return kExitOk;
 }
 
-// The sluice_raft_* gauges of a node's /metrics (HTTP port); empty if it
-// does not answer within two seconds.
-std::map<std::string, std::string> raft_metrics(const std::string& address) {
-  std::map<std::string, std::string> values;
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos) return values;
-  boost::asio::ip::tcp::iostream http;
-  http.expires_after(std::chrono::seconds(2));
-  http.connect(address.substr(0, colon), address.substr(colon + 1));
-  if (!http) return values;
-  http << "GET /metrics HTTP/1.0\r\nHost: " << address << "\r\nConnection: close\r\n\r\n" << std::flush;
-  std::string line;
-  while (std::getline(http, line)) {
-    if (line.rfind("sluice_raft_", 0) != 0) continue;
-    const auto space = line.find(' ');
-    if (space == std::string::npos) continue;
-    std::string value = line.substr(space + 1);
-    if (!value.empty() && value.back() == '\r') value.pop_back();
-    values[line.substr(std::string("sluice_raft_").size(), space - std::string("sluice_raft_").size())] = value;
-  }
-  return values;
-}
-
 // The HTTP ports to read /metrics from: --http, else $SLUICE_HTTP, else the
 // local cluster's when the servers are the local cluster's defaults.
 std::vector<std::string> http_servers(const Args& args) {
@@ -641,7 +618,7 @@ int cluster_status(const Args& args) {
     json nodes = json::array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& address : http) {
-      auto m = raft_metrics(address);
+      auto m = client::raft_metrics(address);
       auto get = [&](const char* key) { return m.contains(key) ? m.at(key) : std::string("-"); };
       const std::string role = m.empty() ? "down" : (get("is_leader") == "1" ? "leader" : "follower");
       rows.push_back({address, role, get("leader"), get("term"), get("commit_index"), get("applied_index")});

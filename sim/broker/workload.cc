@@ -72,6 +72,14 @@ struct Workload::Client {
     if (old != kNoNode) cluster().act(old, [me](node::BrokerNode& n) { n.disconnect(me); });
     if (node != old) cluster().act(node, [me](node::BrokerNode& n) { n.disconnect(me); });
   }
+  // Ends the session `*sub_id` (unsubscribing if still connected), connects
+  // (perhaps to another node) and returns the id of the next session.
+  std::uint64_t new_session(std::uint64_t* sub_id, std::uint64_t* next_sub) {
+    if (*sub_id != 0 && connected()) send(node::ClientRequest{0, node::Unsubscribe{*sub_id}});
+    *sub_id = 0;
+    connect();
+    return (*next_sub)++;
+  }
   // A subscriber's session `s` lasts while `*current == s`; every 100 ms
   // it checks the connection, and once the node went down (the session is
   // gone with it) calls `again` to subscribe anew.
@@ -364,10 +372,7 @@ struct StoreSubscriber final : Workload::Client {
 
   void start() override { subscribe(); }
   void subscribe() {
-    if (sub_id != 0 && connected()) send(node::ClientRequest{0, node::Unsubscribe{sub_id}});
-    sub_id = 0;
-    connect();
-    const std::uint64_t s = next_sub++;
+    const std::uint64_t s = new_session(&sub_id, &next_sub);
     pending_sub = s;
     node::StoreStart start = first_start;
     // A "new only" subscriber that came after the last publish would wait
@@ -428,10 +433,7 @@ struct StoreGroupMember final : Workload::Client {
 
   void start() override { subscribe(); }
   void subscribe() {
-    if (sub_id != 0 && connected()) send(node::ClientRequest{0, node::Unsubscribe{sub_id}});
-    sub_id = 0;
-    connect();
-    const std::uint64_t s = next_sub++;
+    const std::uint64_t s = new_session(&sub_id, &next_sub);
     request(node::SubscribeStore{s, channel, "workers", {node::StartFrom::first, 0, {}, {}}},
             [this, s](const ClientReply& r) {
               if (!r.status.ok()) {
