@@ -5,8 +5,7 @@
 # $build_dir/bench-cluster, so a cluster of yours in .cluster/ keeps its
 # data; the ports are the same, so stop yours first), runs sluice-bench,
 # and stops and deletes the cluster; then prints a table. A fresh cluster
-# per run, because a node snapshots its whole state every 10,000 entries:
-# what an earlier run left in the state would slow the next one.
+# per run, so that no run pays for what an earlier one left in the state.
 #
 #   tools/bench-cluster.sh [-n N] [--size S] [--inflight "1 256"] [--patterns "store queue"] [--no-build]
 #

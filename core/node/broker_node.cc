@@ -38,8 +38,14 @@ Result<std::unique_ptr<BrokerNode>> BrokerNode::open(const BrokerOptions& option
   // per incarnation: a late answer to the previous incarnation's request
   // must not match a new request that reused its id.
   const std::uint64_t id_base = (rng.next_u64() & 0xffffffffULL) << 32;
-  auto raft = raft::Node::open(options.raft, voters, store, rng);
+  raft::Options raft_options = options.raft;
+  raft_options.state_machine_durable = true;  // the state is in the store; see compact()
+  auto raft = raft::Node::open(raft_options, voters, store, rng);
   if (!raft.ok()) return raft.status();
+  if ((*raft)->snapshot_index() > state->applied()) {
+    return Status(Code::corruption, "the broker state (applied " + to_string(state->applied()) +
+                                        ") is behind the Raft snapshot (" + to_string((*raft)->snapshot_index()) + ")");
+  }
   auto node = std::unique_ptr<BrokerNode>(new BrokerNode(options, std::move(raft).value(), std::move(state).value()));
   node->next_forward_ = id_base + 1;
   node->next_rpc_ = id_base + 1;
@@ -340,12 +346,7 @@ Output<Message> BrokerNode::take_output() {
     state_.flush(out.persist);
     state_dirty_ = false;
   }
-  if (options_.compact_every != 0 &&
-      state_.applied().value() >= raft_->snapshot_index().value() + options_.compact_every &&
-      state_.applied() <= raft_->applied()) {
-    const Status s = raft_->compact(state_.applied(), state_.snapshot());
-    SLUICE_ASSERT(s.ok(), "compaction at the applied index cannot fail");
-  }
+  compact();
   // Deliveries and wake-ups from what was applied; their messages go out
   // with the next output if this one is already taken.
   push_store(out);
@@ -353,6 +354,27 @@ Output<Message> BrokerNode::take_output() {
   for (auto& e : out_.send_now) out.send_now.push_back(std::move(e));
   out_.send_now.clear();
   return out;
+}
+
+// Our state is durable in the store, with its applied index, so the log is
+// compacted without copying it. The state is serialized only when the
+// leader has a follower to send a snapshot to; the newest half of the
+// compaction interval stays in the log, so that a follower a little behind
+// catches up from the log rather than from a snapshot.
+void BrokerNode::compact() {
+  if (state_.applied() > raft_->applied()) return;  // Raft is still handing out entries we loaded
+  if (raft_->wants_snapshot()) {
+    CODE_PROBE(options_.raft.hooks, true, broker_snapshot_serialized);
+    const Status s = raft_->compact(state_.applied(), state_.snapshot());
+    SLUICE_ASSERT(s.ok(), "a snapshot at the applied index cannot fail");
+    return;
+  }
+  const std::uint64_t every = options_.compact_every;
+  if (every == 0 || raft_->sending_snapshot()) return;
+  const std::uint64_t applied = state_.applied().value();
+  if (applied < raft_->snapshot_index().value() + every) return;
+  const Status s = raft_->compact_log(LogIndex(applied - every / 2));
+  SLUICE_ASSERT(s.ok(), "compaction behind the applied index cannot fail");
 }
 
 void BrokerNode::restore(const raft::Snapshot& snapshot, Output<Message>& out) {

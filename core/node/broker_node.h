@@ -32,7 +32,7 @@ namespace sluice::node {
 struct BrokerOptions {
   raft::Options raft;
   broker::Limits limits;
-  std::uint64_t compact_every = 10'000;     // applied entries between snapshots; 0 never
+  std::uint64_t compact_every = 10'000;     // applied entries between log compactions; 0 never
   Duration forward_timeout = Duration::seconds(2);   // a forwarded write's answer, then "outcome unknown"
   Duration receive_retry = Duration::millis(50);     // after a failed receive attempt
   Duration registry_interval = Duration::seconds(1);
@@ -64,7 +64,10 @@ class BrokerNode {
   void step(NodeId from, Message message, Timestamp now);
   void tick(Timestamp now);
   void on_persisted(PersistId id, const Status& status) { raft_->on_persisted(id, status); }
-  bool has_output() const { return raft_->has_output() || !out_.empty() || store_backlog_; }
+  bool has_output() const {
+    return raft_->has_output() || !out_.empty() || store_backlog_ ||
+           (raft_->wants_snapshot() && state_.applied() <= raft_->applied());
+  }
   Output<Message> take_output();
   // The client's connection closed: its subscriptions and waits end.
   void disconnect(NodeId client);
@@ -172,6 +175,7 @@ class BrokerNode {
 
   // Apply.
   void restore(const raft::Snapshot& snapshot, Output<Message>& out);
+  void compact();
   void apply(const LogEntry& entry, Output<Message>& out);
 
   // Reads.

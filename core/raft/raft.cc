@@ -104,8 +104,13 @@ Result<std::unique_ptr<Node>> Node::open(const Options& options, const VoterSet&
     if (!decode_config(body.substr(16), &node->snapshot_config_, &config_size)) {
       return Status(Code::corruption, "snapshot configuration is malformed");
     }
-    node->snapshot_data_ = std::string(body.substr(16 + config_size));
-    node->restore_ = Snapshot{node->snapshot_index_, node->snapshot_term_, node->snapshot_data_};
+    if (options.state_machine_durable) {
+      // The state machine loads its own state, which covers the snapshot.
+      node->snapshot_data_ready_ = false;
+    } else {
+      node->snapshot_data_ = std::string(body.substr(16 + config_size));
+      node->restore_ = Snapshot{node->snapshot_index_, node->snapshot_term_, node->snapshot_data_};
+    }
     node->applied_ = node->snapshot_index_;
     if (node->commit_ < node->snapshot_index_) node->commit_ = node->snapshot_index_;
   }
@@ -418,6 +423,15 @@ RaftOutput Node::take_output() {
   }
   for (LogIndex i = applied_.next(); i <= commit_; i = i.next()) r.committed.push_back(entry(i));
   applied_ = commit_;
+  // A durable state machine's bytes are held only while a follower is
+  // being sent them.
+  if (options_.state_machine_durable && snapshot_data_ready_) {
+    const auto* l = std::get_if<Leader>(&role_);
+    if (l == nullptr || l->snapshot_sends.empty()) {
+      snapshot_data_ = {};
+      snapshot_data_ready_ = false;
+    }
+  }
   r.io = std::move(out_);
   out_ = {};
   // Every output gets an id, so that a caller merging its own writes into
@@ -784,11 +798,52 @@ void Node::maybe_commit() {
 
 void Node::persist_snapshot() {
   const std::string key = snapshot_key(options_.group);
+  // A durable state machine's record says where the snapshot ends; the
+  // state itself is the state machine's.
+  const std::string& data = options_.state_machine_durable ? std::string() : snapshot_data_;
   out_.persist.put(Keyspace::raft_state, key,
-                   encode_snapshot(key, snapshot_index_, snapshot_term_, snapshot_config_, snapshot_data_));
+                   encode_snapshot(key, snapshot_index_, snapshot_term_, snapshot_config_, data));
+}
+
+bool Node::wants_snapshot() const {
+  const auto* l = std::get_if<Leader>(&role_);
+  return !snapshot_data_ready_ && l != nullptr && !l->snapshot_sends.empty();
 }
 
 Status Node::compact(LogIndex index, std::string data) {
+  if (index == snapshot_index_ && !snapshot_data_ready_) {
+    // The bytes of the snapshot compact_log took.
+    snapshot_data_ = std::move(data);
+    snapshot_data_ready_ = true;
+    start_waiting_snapshot_sends();
+    return {};
+  }
+  if (Status s = compact_prefix(index, std::move(data), true); !s.ok()) return s;
+  start_waiting_snapshot_sends();
+  return {};
+}
+
+void Node::start_waiting_snapshot_sends() {
+  auto* l = std::get_if<Leader>(&role_);
+  if (l == nullptr) return;
+  for (auto& [to, send_state] : l->snapshot_sends) {
+    if (send_state.waiting) send_snapshot_chunk(to);
+  }
+}
+
+Status Node::compact_log(LogIndex index) {
+  if (!options_.state_machine_durable) {
+    return Status(Code::invalid_argument, "compaction without the state needs a durable state machine");
+  }
+  return compact_prefix(index, {}, false);
+}
+
+bool Node::sending_snapshot() const {
+  const auto* l = std::get_if<Leader>(&role_);
+  return l != nullptr && !l->snapshot_sends.empty();
+}
+
+Status Node::compact_prefix(LogIndex index, std::string data, bool ready) {
   if (index <= snapshot_index_) return Status(Code::invalid_argument, "compaction point is not past the snapshot");
   if (index > applied_) return Status(Code::invalid_argument, "compaction point is not applied yet");
   const Term term = term_at(index);
@@ -798,6 +853,7 @@ Status Node::compact(LogIndex index, std::string data) {
   snapshot_index_ = index;
   snapshot_term_ = term;
   snapshot_data_ = std::move(data);
+  snapshot_data_ready_ = ready;
   persist_snapshot();
   log_store::truncate_prefix(out_.persist, options_.group, index);
   return {};
@@ -811,6 +867,8 @@ void Node::send_snapshot_chunk(NodeId to) {
     send_state = SnapshotSend{snapshot_index_, 0};
     l.progress.at(to).become_snapshot(snapshot_index_);
   }
+  send_state.waiting = !snapshot_data_ready_;
+  if (send_state.waiting) return;  // until the state machine hands the bytes over
   std::size_t chunk = options_.snapshot_chunk_bytes;
   if (BUGGIFY(options_.hooks, "raft.tiny_snapshot_chunks")) chunk = 7;
   const std::uint64_t offset = std::min<std::uint64_t>(send_state.offset, snapshot_data_.size());
@@ -881,12 +939,15 @@ void Node::on_install_snapshot(NodeId from, const InstallSnapshot& m) {
   snapshot_config_ = m.config;
   snapshot_index_ = snap.index;
   snapshot_term_ = snap.term;
-  snapshot_data_ = std::move(snap.data);
+  // A durable state machine makes the state durable with this output, from
+  // restore_; we keep no copy.
+  snapshot_data_ready_ = !options_.state_machine_durable;
+  snapshot_data_ = snapshot_data_ready_ ? snap.data : std::string();
   reset_config_from_log();
   persist_snapshot();
   set_commit(snap.index);
   applied_ = snap.index;
-  restore_ = Snapshot{snapshot_index_, snapshot_term_, snapshot_data_};
+  restore_ = Snapshot{snapshot_index_, snapshot_term_, std::move(snap.data)};
   // Durable before acknowledged.
   send(from, InstallSnapshotReply{term_, snap.index, 0, true}, true);
 }

@@ -58,6 +58,13 @@ struct Options {
   // default: it trusts bounded clock drift. Requires check_quorum.
   bool lease_reads = false;
   std::size_t snapshot_chunk_bytes = 64 << 10;  // InstallSnapshot chunk size
+  // The state machine keeps its own state durable, with its applied index,
+  // before Raft's output that compacts past it. Raft then persists only
+  // where its snapshot ends, compacts without a copy of the state
+  // (compact_log), and asks for the state's bytes (wants_snapshot) only
+  // while a follower needs them, dropping them once sent. Off: every
+  // snapshot carries the state's bytes and is persisted with them.
+  bool state_machine_durable = false;
   Hooks hooks;
 };
 
@@ -124,6 +131,18 @@ class Node {
   // need entries it replaced. Errors: invalid_argument (index not applied,
   // or not past the current snapshot).
   Status compact(LogIndex index, std::string data);
+  // Log compaction without the state's bytes (state_machine_durable only):
+  // the state machine's durable state covers `index`. Errors as compact.
+  Status compact_log(LogIndex index);
+  // A leader has a follower waiting for the snapshot's bytes, which it does
+  // not hold (state_machine_durable only): the caller hands them over with
+  // compact(index, data) at its applied index, which may equal the current
+  // snapshot index.
+  bool wants_snapshot() const;
+  // A leader is sending a snapshot to a follower. A durable state machine
+  // waits for it to finish before compacting again: a newer snapshot would
+  // start the send over.
+  bool sending_snapshot() const;
   LogIndex snapshot_index() const { return snapshot_index_; }
   LogIndex applied() const { return applied_; }
   // Membership change by joint consensus: the leader appends the joint
@@ -182,6 +201,7 @@ class Node {
   struct SnapshotSend {
     LogIndex index;        // the snapshot being sent
     std::uint64_t offset;  // the next chunk starts here
+    bool waiting = false;  // for the state machine to hand over the bytes
   };
   struct Leader {
     std::map<NodeId, Progress> progress;  // every voter but self
@@ -220,6 +240,8 @@ class Node {
   void on_install_snapshot(NodeId from, const InstallSnapshot& m);
   void on_install_snapshot_reply(NodeId from, const InstallSnapshotReply& m);
   void send_snapshot_chunk(NodeId to);
+  void start_waiting_snapshot_sends();
+  Status compact_prefix(LogIndex index, std::string data, bool ready);
   void persist_snapshot();
   // Configurations.
   void config_appended(const LogEntry& entry);
@@ -265,6 +287,7 @@ class Node {
   LogIndex snapshot_index_{0};
   Term snapshot_term_{0};
   std::string snapshot_data_;
+  bool snapshot_data_ready_ = true;  // snapshot_data_ holds the snapshot's bytes
   std::optional<Snapshot> restore_;  // handed out with the next output
   // A snapshot arriving in chunks (followers).
   struct Incoming {

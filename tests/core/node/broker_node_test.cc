@@ -22,7 +22,7 @@ using broker::testing::MemKv;
 
 class Harness {
  public:
-  explicit Harness(int nodes) {
+  explicit Harness(int nodes, std::uint64_t compact_every = 0) : compact_every_(compact_every) {
     raft::VoterSet voters;
     for (int i = 1; i <= nodes; ++i) voters.insert(NodeId(i));
     for (int i = 1; i <= nodes; ++i) {
@@ -32,6 +32,7 @@ class Harness {
       slot.env = std::make_unique<Env>(this, id);
       BrokerOptions o;
       o.raft.self = id;
+      o.compact_every = compact_every_;
       auto opened = BrokerNode::open(o, voters, *slot.store, Rng(1000 + i));
       EXPECT_TRUE(opened.ok());
       slot.node = std::move(opened.value());
@@ -48,6 +49,7 @@ class Harness {
     slot.env = std::make_unique<Env>(this, id);
     BrokerOptions o;
     o.raft.self = id;
+    o.compact_every = compact_every_;
     auto opened = BrokerNode::open(o, raft::VoterSet{}, *slot.store, Rng(1000 + id.value()));
     ASSERT_TRUE(opened.ok()) << opened.status().to_string();
     slot.node = std::move(opened.value());
@@ -166,6 +168,7 @@ class Harness {
     FAIL() << "the cluster did not settle";
   }
 
+  std::uint64_t compact_every_;
   std::map<NodeId, Slot> slots_;
   std::deque<Envelope<Message>> wire_;
   std::deque<std::function<void()>> completions_;
@@ -624,6 +627,26 @@ TEST(BrokerNodeAdmin, AnAddedNodeStartedEmptyCatchesUpAndServes) {
   EXPECT_EQ(std::get<broker::QueueStats>(stats.body).ready, 2u);
   // It is a voter like the others: it can lead.
   EXPECT_EQ(view_of(h.call(kAlice, leader, admin(AdminOp::transfer_leader, 4))).leader, NodeId(4));
+}
+
+// The log is compacted without a copy of the state (it is in the store);
+// the leader serializes the state only for a node that needs it.
+TEST(BrokerNodeAdmin, ANodeAddedAfterCompactionGetsTheStateAsASnapshot) {
+  Harness h(3, /*compact_every=*/10);
+  const NodeId leader = h.elect();
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(h.call(kAlice, leader, send("jobs", "m" + std::to_string(i))).status.ok());
+  h.tick();
+  EXPECT_GE(h.node(leader).raft().snapshot_index().value(), 20u) << "compacted, keeping the newest half interval";
+  EXPECT_LT(h.node(leader).raft().snapshot_index(), h.node(leader).raft().applied()) << "a tail stays in the log";
+  EXPECT_FALSE(h.node(leader).raft().sending_snapshot());
+  h.join(NodeId(4));
+  ASSERT_TRUE(h.call(kAlice, leader, admin(AdminOp::add_voter, 4, "node-4:50031")).status.ok());
+  for (int i = 0; i < 20; ++i) h.tick();
+  EXPECT_EQ(h.node(NodeId(4)).raft().snapshots_installed(), 1u);
+  EXPECT_FALSE(h.node(leader).raft().sending_snapshot());
+  const ClientReply stats = h.call(kAlice, NodeId(4), GetStats{broker::Kind::queue, "jobs"});
+  ASSERT_TRUE(stats.status.ok()) << stats.status.to_string();
+  EXPECT_EQ(std::get<broker::QueueStats>(stats.body).ready, 30u);
 }
 
 TEST(BrokerNodeAdmin, OneChangeAtATime) {

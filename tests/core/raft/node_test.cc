@@ -318,6 +318,57 @@ TEST(RaftNode, ARestartRecoversFromTheSnapshotAndTheLogAfterIt) {
   EXPECT_EQ(entry_payload(h.node(2).entry(LogIndex(5))), "e3");
 }
 
+// A state machine that keeps its own state durable: compaction takes no
+// copy of the state, the leader asks for the bytes only when a follower
+// needs them, and holds them only while it sends them.
+TEST(RaftNode, ADurableStateMachineHandsOverItsStateOnlyForAFollowerThatNeedsIt) {
+  Options o;
+  o.state_machine_durable = true;
+  o.snapshot_chunk_bytes = 4;
+  Harness h(3, o);
+  h.node(1).campaign();
+  h.stabilize();
+  h.isolate(3);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(h.node(1).propose("e" + std::to_string(i)).ok());
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).compact_log(LogIndex(11)).ok());
+  h.stabilize();
+  EXPECT_EQ(h.node(1).snapshot_index(), LogIndex(11));
+  EXPECT_FALSE(h.node(1).wants_snapshot()) << "no follower needs it yet";
+  h.heal();
+  h.tick_all(5);
+  ASSERT_TRUE(h.node(1).wants_snapshot()) << "node 3 is behind the compaction point";
+  EXPECT_TRUE(h.restored(3).empty()) << "nothing is sent before the bytes are there";
+  ASSERT_TRUE(h.node(1).compact(LogIndex(11), "state-at-11").ok()) << "the bytes of the current snapshot";
+  EXPECT_FALSE(h.node(1).wants_snapshot());
+  EXPECT_EQ(h.node(1).compact(LogIndex(11), "again").code(), Code::invalid_argument) << "it has the bytes already";
+  h.stabilize();
+  h.tick_all(10);
+  ASSERT_EQ(h.restored(3).size(), 1u);
+  EXPECT_EQ(h.restored(3)[0].data, "state-at-11");
+  EXPECT_FALSE(h.node(1).sending_snapshot());
+  // Dropped once sent: a later follower makes the leader ask again.
+  h.isolate(2);
+  ASSERT_TRUE(h.node(1).propose("x").ok());
+  h.stabilize();
+  ASSERT_TRUE(h.node(1).compact_log(LogIndex(12)).ok());
+  h.heal();
+  h.tick_all(5);
+  EXPECT_TRUE(h.node(1).wants_snapshot());
+  // A restart hands out no state: the state machine loads its own.
+  h.restart(NodeId(3));
+  h.stabilize();
+  EXPECT_EQ(h.restored(3).size(), 1u) << "only the snapshot installed before the restart";
+  EXPECT_EQ(h.node(3).snapshot_index(), LogIndex(11));
+}
+
+TEST(RaftNode, CompactionWithoutTheStateNeedsADurableStateMachine) {
+  Harness h(1);
+  h.node(1).campaign();
+  h.stabilize();
+  EXPECT_EQ(h.node(1).compact_log(LogIndex(1)).code(), Code::invalid_argument);
+}
+
 TEST(RaftNode, CompactionOnlyOfAppliedEntries) {
   Harness h(1);
   h.node(1).campaign();
