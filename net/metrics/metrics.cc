@@ -223,6 +223,13 @@ std::string format_value(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   char buf[64];
+  // Whole numbers below 2^53 (counts, indexes, ids) in plain digits: the
+  // shortest form would write 100000 as 1e+05, which Prometheus reads but
+  // a person grepping for an index does not.
+  if (std::abs(value) < 9007199254740992.0 && value == std::floor(value)) {
+    const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value));
+    return std::string(buf, r.ptr);
+  }
   const auto r = std::to_chars(buf, buf + sizeof buf, value);
   SLUICE_ASSERT(r.ec == std::errc(), "64 bytes hold any double's shortest form");
   return std::string(buf, r.ptr);

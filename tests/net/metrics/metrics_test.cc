@@ -146,6 +146,9 @@ TEST(Metrics, ValuesFormatAsPrometheusParsesThem) {
   EXPECT_EQ(format_value(42), "42");
   EXPECT_EQ(format_value(-3.25), "-3.25");
   EXPECT_EQ(format_value(1e21), "1e+21");
+  EXPECT_EQ(format_value(100000), "100000") << "an index, not 1e+05";
+  EXPECT_EQ(format_value(9007199254740991.0), "9007199254740991");
+  EXPECT_EQ(format_value(-0.0), "0");
   EXPECT_EQ(format_value(0.1), "0.1");
   EXPECT_EQ(format_value(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(format_value(-std::numeric_limits<double>::infinity()), "-Inf");
