@@ -110,7 +110,7 @@ Status BrokerNode::start_admin(const ClusterAdmin& admin, raft::VoterSet* voters
       if (Status s = check_address(admin.address); !s.ok()) return s;
       *voters = config.incoming;
       voters->insert(admin.node);
-      return raft_->change_membership(*voters);
+      return raft_->change_membership(*voters, {{admin.node, admin.address}});
   }
   SLUICE_ASSERT(false, "an AdminOp outside the enumeration");
   return {};

@@ -72,11 +72,28 @@ std::string_view entry_payload(const LogEntry& entry) {
 
 namespace sluice::raft {
 
+// [u32 incoming count][u64 ids][u32 outgoing count][u64 ids], then, only
+// if the top bit of the incoming count is set, the addresses:
+// [u32 count]([u64 id][u32 length][bytes])... A configuration without
+// addresses encodes as it did before they existed, so stored logs and
+// snapshots read the same.
+constexpr std::uint32_t kHasAddresses = 0x8000'0000U;
+
 std::string encode_config(const JointConfig& config) {
   std::string out;
   for (const VoterSet* set : {&config.incoming, &config.outgoing}) {
-    put_u32_be(out, static_cast<std::uint32_t>(set->size()));
+    SLUICE_ASSERT(set->size() < kHasAddresses, "a voter set fits its count");
+    std::uint32_t n = static_cast<std::uint32_t>(set->size());
+    if (set == &config.incoming && !config.addresses.empty()) n |= kHasAddresses;
+    put_u32_be(out, n);
     for (NodeId id : *set) put_u64_be(out, id.value());
+  }
+  if (config.addresses.empty()) return out;
+  put_u32_be(out, static_cast<std::uint32_t>(config.addresses.size()));
+  for (const auto& [id, address] : config.addresses) {
+    put_u64_be(out, id.value());
+    put_u32_be(out, static_cast<std::uint32_t>(address.size()));
+    out += address;
   }
   return out;
 }
@@ -84,12 +101,31 @@ std::string encode_config(const JointConfig& config) {
 bool decode_config(std::string_view in, JointConfig* out, std::size_t* consumed) {
   std::size_t pos = 0;
   JointConfig c;
+  bool has_addresses = false;
   for (VoterSet* set : {&c.incoming, &c.outgoing}) {
+    if (in.size() - pos < 4) return false;
+    std::uint32_t n = get_u32_be(in, pos);
+    pos += 4;
+    if (set == &c.incoming) {
+      has_addresses = (n & kHasAddresses) != 0;
+      n &= ~kHasAddresses;
+    }
+    if ((in.size() - pos) / 8 < n) return false;
+    for (std::uint32_t i = 0; i < n; ++i, pos += 8) set->insert(NodeId(get_u64_be(in, pos)));
+  }
+  if (has_addresses) {
     if (in.size() - pos < 4) return false;
     const std::uint32_t n = get_u32_be(in, pos);
     pos += 4;
-    if ((in.size() - pos) / 8 < n) return false;
-    for (std::uint32_t i = 0; i < n; ++i, pos += 8) set->insert(NodeId(get_u64_be(in, pos)));
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (in.size() - pos < 12) return false;
+      const NodeId id(get_u64_be(in, pos));
+      const std::uint32_t length = get_u32_be(in, pos + 8);
+      pos += 12;
+      if (in.size() - pos < length) return false;
+      c.addresses[id] = std::string(in.substr(pos, length));
+      pos += length;
+    }
   }
   *out = std::move(c);
   *consumed = pos;

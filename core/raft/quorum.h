@@ -6,6 +6,7 @@
 
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "core/common/types.h"
@@ -31,6 +32,11 @@ VoteResult majority_vote(const VoterSet& voters, const std::map<NodeId, bool>& v
 struct JointConfig {
   VoterSet incoming;
   VoterSet outgoing;  // empty unless in a joint change
+  // Peer addresses ("host:port") of voters that joined by a membership
+  // change, replicated with the configuration so that every member, a later
+  // leader and a restarted node can reach them. Opaque to Raft. The
+  // bootstrap voters' addresses are configured on each node instead.
+  std::map<NodeId, std::string> addresses;
 
   bool joint() const { return !outgoing.empty(); }
   bool is_voter(NodeId id) const { return incoming.count(id) || outgoing.count(id); }

@@ -1004,7 +1004,10 @@ void Node::maybe_finish_config_change() {
   CODE_PROBE(options_.hooks, config_at_.empty() && config_.joint(), raft_joint_config_from_snapshot_left);
   if (config_.joint()) {
     // The joint configuration is committed: move to the new voters alone.
-    JointConfig next{config_.incoming, {}};
+    JointConfig next{config_.incoming, {}, {}};
+    for (const auto& [id, address] : config_.addresses) {
+      if (next.incoming.contains(id)) next.addresses.emplace(id, address);
+    }
     append_local({LogEntry{term_, last_index().next(), make_entry_data(EntryKind::config, encode_config(next))}});
     broadcast_append();
     return;
@@ -1017,7 +1020,7 @@ void Node::maybe_finish_config_change() {
   }
 }
 
-Status Node::change_membership(const VoterSet& voters) {
+Status Node::change_membership(const VoterSet& voters, const std::map<NodeId, std::string>& addresses) {
   if (poisoned_) return Status(Code::poisoned, "node stopped after a failed write");
   auto* l = std::get_if<Leader>(&role_);
   if (l == nullptr) return Status(Code::unavailable, "not the leader");
@@ -1030,7 +1033,8 @@ Status Node::change_membership(const VoterSet& voters) {
     return Status(Code::unavailable, "leader has not committed an entry of its term yet; retry");
   }
   if (voters == config_.incoming) return {};
-  const JointConfig joint{voters, config_.incoming};
+  JointConfig joint{voters, config_.incoming, config_.addresses};
+  for (const auto& [id, address] : addresses) joint.addresses[id] = address;
   append_local({LogEntry{term_, last_index().next(), make_entry_data(EntryKind::config, encode_config(joint))}});
   broadcast_append();
   return {};

@@ -152,8 +152,11 @@ class Node {
   // new voters steps down once the final configuration commits. Errors:
   // unavailable (not the leader, a change already under way, or no entry of
   // this term committed yet: the known fix for single-server changes, kept
-  // here too), invalid_argument (no voters).
-  Status change_membership(const VoterSet& voters);
+  // here too), invalid_argument (no voters). `addresses` join the
+  // configuration's address book (JointConfig::addresses), which travels
+  // with every later configuration; a removed voter's address leaves it with
+  // the final configuration.
+  Status change_membership(const VoterSet& voters, const std::map<NodeId, std::string>& addresses = {});
   // Starts moving leadership to `to`. Errors: unavailable (not the leader),
   // invalid_argument (not a voter, or self).
   Status transfer_leadership(NodeId to);

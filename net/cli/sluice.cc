@@ -29,7 +29,7 @@ constexpr int kExitRefused = 1;       // the cluster refused the request (invali
 constexpr int kExitUsage = 2;         // bad command line
 constexpr int kExitUnavailable = 3;   // no server reachable, or no leader in time
 constexpr int kExitTimeout = 4;       // no answer in time; a subscription's --count not reached by --timeout
-constexpr int kExitUnsupported = 5;   // the verb needs server support that does not exist yet
+[[maybe_unused]] constexpr int kExitUnsupported = 5;  // reserved: a verb that needs server support not there yet
 constexpr int kExitRpcFailed = 6;     // rpc call: the responder answered with an error or did not execute
 
 constexpr const char* kDefaultServers = "127.0.0.1:50000,127.0.0.1:50010,127.0.0.1:50020";
@@ -761,12 +761,9 @@ std::vector<Verb> verbs() {
        "      --http LIST      HTTP ports to read /metrics from (env SLUICE_HTTP; default: the\n"
        "                       local cluster's 8080-8082 when --server is the default)\n",
        0, 0, cluster_status},
-      {"cluster", "add", "NODE ADDRESS", "add a voter (not supported yet: exit 5)", {}, "", 0, 2,
-       [](const Args&) {
-         std::cerr << "sluice: cluster add is not supported yet: a new node cannot join without bootstrapping "
-                      "a cluster of its own, and its address does not reach the other nodes\n";
-         return kExitUnsupported;
-       }},
+      {"cluster", "add", "NODE ADDRESS",
+       "add a voter: NODE started with --join, ADDRESS its peer port (host:port); answers once committed", {},
+       "", 2, 2, [](const Args& a) { return cluster_admin(a, node::AdminOp::add_voter); }},
       {"cluster", "remove", "NODE", "remove a voter (the leader too: it steps down); answers once committed", {},
        "", 1, 1, [](const Args& a) { return cluster_admin(a, node::AdminOp::remove_voter); }},
       {"cluster", "transfer-leader", "NODE", "move leadership to a voter; answers once NODE leads", {}, "", 1, 1,

@@ -34,6 +34,9 @@ constexpr Setting kSettings[] = {
      "peer addresses from a pattern, {i} = ordinal 0..replicas-1, id = ordinal + 1: "
      "sluice-{i}.sluice-headless:50001"},
     {"replicas", "SLUICE_REPLICAS", "N", "how many voters --peers-dns names"},
+    {"join", "SLUICE_JOIN", "true|false",
+     "start empty, bootstrap nothing, and wait for the leader to add this node with `sluice cluster add`; "
+     "--peers names the current members (default false; --join alone means true)"},
     {"data", "SLUICE_DATA", "DIR", "data directory (default ./data)"},
     {"bind", "SLUICE_BIND", "ADDRESS", "address every port listens on (default 0.0.0.0)"},
     {"client-port", "SLUICE_CLIENT_PORT", "PORT", "framed client port (default 50000; 0: any free port)"},
@@ -214,8 +217,9 @@ po::options_description flag_options() {
   desc.add_options()("config", po::value<std::string>()->value_name("FILE"),
                      "YAML file with any of the settings below; SLUICE_CONFIG");
   for (const Setting& s : kSettings) {
-    desc.add_options()(s.key, po::value<std::string>()->value_name(s.value),
-                       (std::string(s.help) + "; " + s.env).c_str());
+    auto value = po::value<std::string>()->value_name(s.value);
+    if (std::string_view(s.key) == "join") value->implicit_value("true");  // a flag alone: --join
+    desc.add_options()(s.key, value, (std::string(s.help) + "; " + s.env).c_str());
   }
   return desc;
 }
@@ -296,6 +300,16 @@ Status resolve(const Values& values, const std::string& hostname, ServerConfig& 
   if (const Value* v = get("election-ticks")) check(parse_count(*v, 3, 10'000, &c.election_ticks));
   if (const Value* v = get("heartbeat-ticks")) check(parse_count(*v, 1, 1'000, &c.heartbeat_ticks));
   if (const Value* v = get("snapshot-every")) check(parse_count(*v, 0, 1'000'000'000, &c.snapshot_every));
+  if (const Value* v = get("join")) {
+    const std::string t = trim(v->text);
+    if (t == "true" || t == "1" || t == "yes") {
+      c.join = true;
+    } else if (t == "false" || t == "0" || t == "no") {
+      c.join = false;
+    } else {
+      check(bad(*v, "is not true or false"));
+    }
+  }
   if (const Value* v = get("shutdown-timeout")) {
     check(parse_positive_duration(*v, Duration::seconds(3600), &c.shutdown_timeout));
   }
@@ -306,7 +320,11 @@ Status resolve(const Values& values, const std::string& hostname, ServerConfig& 
                                               ") must be under half of election-ticks (" +
                                               std::to_string(c.election_ticks) + ")");
   }
-  if (!c.peers.empty() && !c.peers.contains(c.id)) {
+  if (c.join && c.peers.empty()) {
+    return Status(Code::invalid_argument, "join needs --peers (or --peers-dns): the current members' addresses, "
+                                          "which this node needs to answer the leader");
+  }
+  if (!c.join && !c.peers.empty() && !c.peers.contains(c.id)) {
     std::string ids;
     for (const auto& [id, a] : c.peers) ids += (ids.empty() ? "" : ", ") + to_string(id);
     return Status(Code::invalid_argument, "this node's id " + to_string(c.id) + " is not among the peers (" + ids +

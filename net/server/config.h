@@ -33,6 +33,10 @@ struct ServerConfig {
   NodeId id{1};
   // Every voter with its peer address, self included; empty: a single node.
   std::map<NodeId, PeerAddress> peers;
+  // Start with no voters of our own and wait for a leader to add this node
+  // (`sluice cluster add`); `peers` then names the current members, whose
+  // addresses this node needs to answer them, and may leave self out.
+  bool join = false;
   std::string data_dir = "./data";
   std::string bind = "0.0.0.0";
   std::uint16_t client_port = kDefaultClientPort;  // 0: any free port

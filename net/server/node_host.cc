@@ -1,5 +1,6 @@
 #include "net/server/node_host.h"
 
+#include <charconv>
 #include <chrono>
 #include <utility>
 
@@ -54,6 +55,7 @@ void NodeHost::start() {
       .u("last_index", node_->raft().last_index().value())
       .u("voters", node_->raft().config().all_voters().size());
   next_tick_ = std::chrono::steady_clock::now();
+  sync_peer_addresses();
   schedule_tick();
   // Whatever recovery left to do (a lone voter elects itself on its first
   // ticks; a restarted leader has nothing pending) goes out now.
@@ -98,7 +100,30 @@ void NodeHost::drive_node() {
   watch_role();
 }
 
+void NodeHost::sync_peer_addresses() {
+  const auto& addresses = node_->raft().config().addresses;
+  if (transport_ == nullptr || addresses == peer_addresses_) return;
+  for (const auto& [id, text] : addresses) {
+    auto known = peer_addresses_.find(id);
+    if (known != peer_addresses_.end() && known->second == text) continue;
+    // host:port or [v6]:port; the leader checked the form before proposing.
+    const auto colon = text.rfind(':');
+    std::uint32_t port = 0;
+    const char* end = text.data() + text.size();
+    if (colon == std::string::npos ||
+        std::from_chars(text.data() + colon + 1, end, port).ptr != end || port == 0 || port > 65535) {
+      log_.error("peer.bad_address").u("peer", id.value()).s("address", text);
+      continue;
+    }
+    std::string host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    transport_->add_peer(id, PeerAddress{host, static_cast<std::uint16_t>(port)});
+  }
+  peer_addresses_ = addresses;
+}
+
 void NodeHost::watch_role() {
+  sync_peer_addresses();
   const raft::Node& r = node_->raft();
   if (r.role() != last_role_ || r.leader() != last_leader_ || r.term() != last_term_) {
     // Candidates come and go on every lost election; the lines worth

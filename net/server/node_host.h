@@ -114,6 +114,9 @@ class NodeHost final : public Environment<node::Message>, public ClientHub {
   void drive_node();
   void schedule_tick();
   void watch_role();
+  // Hands the transport the peer addresses of the replicated configuration
+  // (voters added by a membership change) that it does not have yet.
+  void sync_peer_addresses();
 
   boost::asio::io_context& loop_;
   NodeHostOptions options_;
@@ -132,6 +135,7 @@ class NodeHost final : public Environment<node::Message>, public ClientHub {
   bool poison_reported_ = false;
   std::uint64_t writes_submitted_ = 0;
   std::uint64_t requests_submitted_ = 0;
+  std::map<NodeId, std::string> peer_addresses_;  // the configuration's, as last handed to the transport
   // For the role-change log line.
   raft::Role last_role_ = raft::Role::follower;
   NodeId last_leader_;

@@ -85,7 +85,22 @@ void PeerTransport::set_peers(const std::map<NodeId, PeerAddress>& peers) {
 }
 
 void PeerTransport::start() {
+  started_ = true;
   for (auto& [id, link] : links_) dial(*link);
+}
+
+void PeerTransport::add_peer(NodeId id, const PeerAddress& address) {
+  if (id == options_.self || stopped_) return;
+  if (auto it = links_.find(id); it != links_.end()) {
+    if (it->second->address.text() == address.text()) return;
+    log_.info("peer.address_changed").u("peer", id.value()).s("old", it->second->address.text())
+        .s("address", address.text());
+    it->second->address = address;  // a link that is up keeps its socket; the next dial uses it
+    return;
+  }
+  log_.info("peer.added").u("peer", id.value()).s("address", address.text());
+  Link& link = *links_.emplace(id, std::make_unique<Link>(loop_, id, address)).first->second;
+  if (started_) dial(link);
 }
 
 // ---------------------------------------------------------------------------

@@ -89,6 +89,11 @@ class PeerTransport {
   void set_peers(const std::map<NodeId, PeerAddress>& peers);
   // Starts dialing every peer.
   void start();
+  // A peer learned after start(), from the replicated configuration (a voter
+  // added by a membership change): dialed at once, and accepted from now
+  // on. For a peer already known, the address replaces the old one from the
+  // next dial on.
+  void add_peer(NodeId id, const PeerAddress& address);
 
   // Queues a message for its peer (envelope.to). Never blocks.
   void send(const Envelope<node::Message>& envelope);
@@ -123,6 +128,7 @@ class PeerTransport {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::map<NodeId, std::unique_ptr<Link>> links_;
   std::set<std::shared_ptr<Inbound>> inbound_;
+  bool started_ = false;
   bool stopped_ = false;
   // Shared with every pending Asio handler, which checks it before touching
   // this object: handlers may run after the transport is gone.

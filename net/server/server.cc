@@ -49,7 +49,9 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   options.broker.raft.election_ticks = config.election_ticks;
   options.broker.raft.heartbeat_ticks = config.heartbeat_ticks;
   options.broker.compact_every = config.snapshot_every;
-  options.voters = voters_of(config);
+  // A joining node bootstraps nothing: the leader that adds it brings the
+  // configuration (Raft never campaigns without one).
+  if (!config.join) options.voters = voters_of(config);
   options.tick_interval = config.tick;
   // Seeds election timeouts and id bases: any entropy will do outside core/.
   std::random_device entropy;

@@ -196,6 +196,9 @@ raft::InstallSnapshot get_install_snapshot(Budget& budget, s::InstallSnapshot::R
                           get(budget, r.getData()), r.getDone(), {}};
   m.config.incoming = get_voters(budget, r.getConfig().getIncoming());
   m.config.outgoing = get_voters(budget, r.getConfig().getOutgoing());
+  const auto addresses = r.getConfig().getAddresses();
+  budget.charge(addresses.size(), sizeof(std::pair<NodeId, std::string>));
+  for (auto a : addresses) m.config.addresses[NodeId(a.getNode())] = get(budget, a.getAddress());
   return m;
 }
 

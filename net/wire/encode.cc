@@ -25,7 +25,7 @@ SLUICE_WIRE_FIELDS(Envelope<node::Message>, 4);
 SLUICE_WIRE_ALTERNATIVES(Frame, 3);
 
 SLUICE_WIRE_FIELDS(LogEntry, 3);
-SLUICE_WIRE_FIELDS(raft::JointConfig, 2);
+SLUICE_WIRE_FIELDS(raft::JointConfig, 3);
 SLUICE_WIRE_FIELDS(raft::VoteRequest, 5);
 SLUICE_WIRE_FIELDS(raft::VoteReply, 3);
 SLUICE_WIRE_FIELDS(raft::AppendRequest, 5);
@@ -227,6 +227,14 @@ void put(s::LogEntry::Builder b, const LogEntry& m) {
 void put(s::JointConfig::Builder b, const raft::JointConfig& m) {
   put_u64s(b.initIncoming(count(m.incoming.size())), m.incoming);
   put_u64s(b.initOutgoing(count(m.outgoing.size())), m.outgoing);
+  if (m.addresses.empty()) return;  // the common case: bootstrap voters only
+  auto addresses = b.initAddresses(count(m.addresses.size()));
+  unsigned i = 0;
+  for (const auto& [id, address] : m.addresses) {
+    addresses[i].setNode(id.value());
+    addresses[i].setAddress(text(address));
+    ++i;
+  }
 }
 
 void put(s::RaftMessage::Builder b, const raft::Message& message) {

@@ -177,10 +177,19 @@ struct TimeoutNow {
   term @0 :UInt64;
 }
 
+# A voter's peer address, host:port.
+struct MemberAddress {
+  node @0 :UInt64;
+  address @1 :Text;
+}
+
 # During a joint change both halves are set; otherwise only `incoming`.
+# `addresses`: of the voters that joined by a membership change (the
+# bootstrap voters' are configured on every node).
 struct JointConfig {
   incoming @0 :List(UInt64);
   outgoing @1 :List(UInt64);
+  addresses @2 :List(MemberAddress);
 }
 
 # One chunk of a snapshot taken at (index, snapshotTerm).

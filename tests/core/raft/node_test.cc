@@ -462,7 +462,7 @@ TEST(RaftNode, ALeaderThatRemovedItselfCampaignsUntilTheChangeCommits) {
   h.heal();
   h.tick_all(200);
   EXPECT_EQ(h.node(1).role(), Role::leader);
-  EXPECT_EQ(h.node(1).config(), (JointConfig{ids({1}), {}}));
+  EXPECT_EQ(h.node(1).config(), (JointConfig{ids({1}), {}, {}}));
   EXPECT_EQ(h.node(1).commit(), h.node(1).last_index());
   EXPECT_NE(h.node(2).role(), Role::leader);
 }
@@ -483,6 +483,50 @@ TEST(RaftNode, ConfigurationsSurviveRestartsAndSnapshots) {
   h.restart(NodeId(2));
   h.stabilize();
   EXPECT_EQ(h.node(2).config().incoming, ids({1, 2, 3, 4})) << "from the snapshot";
+}
+
+TEST(RaftNode, AddedVotersAddressesTravelWithTheConfiguration) {
+  Harness h(3);
+  h.node(1).campaign();
+  h.stabilize();
+  h.add_joiner(4);
+  ASSERT_TRUE(h.node(1).change_membership(ids({1, 2, 3, 4}), {{NodeId(4), "d:50031"}}).ok());
+  h.stabilize();
+  const std::map<NodeId, std::string> book = {{NodeId(4), "d:50031"}};
+  for (int i = 1; i <= 4; ++i) EXPECT_EQ(h.node(i).config().addresses, book) << "node " << i;
+  // Through a snapshot and a restart.
+  ASSERT_TRUE(h.node(2).compact(h.node(2).applied(), "s").ok());
+  h.stabilize();
+  h.restart(NodeId(2));
+  h.stabilize();
+  EXPECT_EQ(h.node(2).config().addresses, book) << "from the snapshot";
+  h.restart(NodeId(3));
+  h.stabilize();
+  EXPECT_EQ(h.node(3).config().addresses, book) << "from the log";
+  // A later change keeps the book; removing the voter drops its address.
+  ASSERT_TRUE(h.node(1).change_membership(ids({1, 2, 4})).ok());
+  h.stabilize();
+  EXPECT_EQ(h.node(1).config().addresses, book);
+  ASSERT_TRUE(h.node(1).change_membership(ids({1, 2})).ok());
+  h.stabilize();
+  EXPECT_TRUE(h.node(1).config().addresses.empty());
+}
+
+TEST(RaftNode, AConfigurationWithoutAddressesEncodesAsBefore) {
+  const JointConfig plain{ids({1, 2}), ids({3}), {}};
+  const std::string bytes = encode_config(plain);
+  EXPECT_EQ(bytes.size(), 4u + 16u + 4u + 8u) << "no trace of the address book";
+  JointConfig with{ids({1, 2}), {}, {{NodeId(2), "[::1]:7"}, {NodeId(9), ""}}};
+  // Followed by other bytes, as in a snapshot record: each decodes exactly.
+  for (const JointConfig& c : {plain, with}) {
+    const std::string record = encode_config(c) + "tail";
+    JointConfig out;
+    std::size_t used = 0;
+    ASSERT_TRUE(decode_config(record, &out, &used));
+    EXPECT_EQ(out, c);
+    EXPECT_EQ(record.substr(used), "tail");
+    EXPECT_FALSE(decode_config(std::string_view(record).substr(0, used - 1), &out, &used)) << "truncated";
+  }
 }
 
 // Liveness under a partial partition: in 5 nodes, 4 reaches only 1 and 5

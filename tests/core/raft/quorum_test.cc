@@ -59,7 +59,7 @@ TEST(Quorum, MajorityVoteMatchesBruteForce) {
 }
 
 TEST(Quorum, JointNeedsBothHalves) {
-  JointConfig c{{NodeId(1), NodeId(2), NodeId(3)}, {NodeId(3), NodeId(4), NodeId(5)}};
+  JointConfig c{{NodeId(1), NodeId(2), NodeId(3)}, {NodeId(3), NodeId(4), NodeId(5)}, {}};
   std::map<NodeId, LogIndex> acked{{NodeId(1), LogIndex(9)}, {NodeId(2), LogIndex(9)}, {NodeId(3), LogIndex(2)}};
   // The incoming half commits 9, the outgoing half only 0 (4 and 5 missing).
   EXPECT_EQ(joint_committed(c, acked), LogIndex(0));
@@ -79,7 +79,7 @@ TEST(Quorum, JointNeedsBothHalves) {
 }
 
 TEST(Quorum, NonJointConfigIsAMajority) {
-  JointConfig c{{NodeId(1), NodeId(2), NodeId(3)}, {}};
+  JointConfig c{{NodeId(1), NodeId(2), NodeId(3)}, {}, {}};
   EXPECT_FALSE(c.joint());
   EXPECT_EQ(joint_committed(c, {{NodeId(1), LogIndex(5)}, {NodeId(2), LogIndex(4)}}), LogIndex(4));
   EXPECT_EQ(joint_vote(c, {{NodeId(1), true}, {NodeId(3), true}}), VoteResult::won);

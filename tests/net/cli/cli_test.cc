@@ -269,7 +269,7 @@ TEST_F(CliTest, ClusterStatusAndExitCodes) {
   EXPECT_EQ(not_a_voter.code, 1) << not_a_voter.err;
   EXPECT_NE(not_a_voter.err.find("not a voter"), std::string::npos) << not_a_voter.err;
   EXPECT_EQ(run({"cluster", "remove", "0"}).code, 2);
-  EXPECT_EQ(run({"cluster", "add", "4", "127.0.0.1:1"}).code, 5);
+  EXPECT_EQ(run({"cluster", "add", "4"}).code, 2) << "add needs the new node's peer address";
   EXPECT_EQ(run({"queue", "frobnicate"}).code, 2);
   EXPECT_EQ(run({"queue", "send", "only-channel"}).code, 2);
   EXPECT_EQ(run({"queue", "send", "c", "b", "--bogus", "1"}).code, 2);

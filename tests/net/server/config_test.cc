@@ -126,6 +126,27 @@ TEST(Config, SnapshotEveryComesFromAFlagTheEnvironmentOrTheFileAndZeroMeansNever
   EXPECT_NE(load({}, env).text.find("SLUICE_SNAPSHOT_EVERY: 'lots' is not a number from 0 to"), std::string::npos);
 }
 
+TEST(Config, JoinIsAFlagAloneOrAValueAndNeedsTheMembersAddresses) {
+  const std::string members = "1=a:50001,2=b:50001,3=c:50001";
+  const ConfigOutcome flag = load({"--id", "4", "--join", "--peers", members});
+  ASSERT_EQ(flag.kind, ConfigOutcome::Kind::run) << flag.text;
+  EXPECT_TRUE(flag.config.join);
+  EXPECT_EQ(flag.config.peers.size(), 3u) << "self may be left out when joining";
+  const ConfigOutcome env = load({"--id", "4", "--peers", members}, Env{{{"SLUICE_JOIN", "yes"}}});
+  ASSERT_EQ(env.kind, ConfigOutcome::Kind::run) << env.text;
+  EXPECT_TRUE(env.config.join);
+  EXPECT_FALSE(load({"--peers", members}).config.join);
+  const ConfigOutcome off = load({"--join=false", "--peers", members});
+  ASSERT_EQ(off.kind, ConfigOutcome::Kind::run) << off.text;
+  EXPECT_FALSE(off.config.join);
+  const ConfigOutcome alone = load({"--id", "4", "--join"});
+  EXPECT_EQ(alone.kind, ConfigOutcome::Kind::error);
+  EXPECT_NE(alone.text.find("join needs --peers"), std::string::npos) << alone.text;
+  const ConfigOutcome bad = load({"--join=maybe", "--peers", members});
+  EXPECT_EQ(bad.kind, ConfigOutcome::Kind::error);
+  EXPECT_NE(bad.text.find("--join"), std::string::npos) << bad.text;
+}
+
 TEST(Config, HelpAndVersionAreNotErrors) {
   EXPECT_EQ(load({"--help"}).kind, ConfigOutcome::Kind::help);
   EXPECT_NE(load({"--help"}).text.find("SLUICE_CLIENT_PORT"), std::string::npos);

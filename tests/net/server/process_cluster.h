@@ -159,6 +159,7 @@ struct ProcessNode {
   std::string dir;  // holds data/ and sluiced.log
   std::unique_ptr<Process> process;
   std::size_t log_start = 0;  // where the running process's lines begin (a restart appends)
+  bool joiner = false;        // started with --join, after the cluster (add_joiner)
   std::string data() const { return dir + "/data"; }
   std::string log() const { return dir + "/sluiced.log"; }
 };
@@ -175,7 +176,7 @@ class ProcessCluster {
   // of this retry.
   ProcessCluster(std::string binary, int n, const std::string& root, std::vector<std::string> extra_args = {},
                  const PortPicker& pick_ports = free_ports)
-      : binary_(std::move(binary)), extra_args_(std::move(extra_args)) {
+      : binary_(std::move(binary)), root_(root), extra_args_(std::move(extra_args)) {
     for (int i = 0; i < n; ++i) {
       ProcessNode node;
       node.id = NodeId(static_cast<std::uint64_t>(i + 1));
@@ -225,6 +226,29 @@ class ProcessCluster {
       nodes_[i].http_port = ports[1];
     }
   }
+  // Starts one more node, empty, with --join and the current members as
+  // its --peers: it waits for `sluice cluster add`. Returns its index.
+  std::size_t add_joiner() {
+    for (int attempt = 1;; ++attempt) {
+      ProcessNode node;
+      node.id = NodeId(static_cast<std::uint64_t>(nodes_.size() + 1));
+      node.dir = root_ + "/node-" + to_string(node.id);
+      node.joiner = true;
+      std::filesystem::remove_all(node.dir);
+      std::filesystem::create_directories(node.dir);
+      const auto ports = free_ports(3);
+      node.client_port = ports[0];
+      node.peer_port = ports[1];
+      node.http_port = ports[2];
+      nodes_.push_back(std::move(node));
+      const std::size_t i = nodes_.size() - 1;
+      launch(i);
+      const int code = wait_listening(i);
+      if (code == 0) return i;
+      if (code != kExitPortTaken || attempt == kStartAttempts) throw std::runtime_error(startup_failure(i, code));
+      nodes_.pop_back();
+    }
+  }
   // kill -9, and wait until it is gone.
   void kill(std::size_t i) {
     nodes_[i].process->signal(SIGKILL);
@@ -256,8 +280,10 @@ class ProcessCluster {
   static constexpr int kStartAttempts = 5;
 
   void launch(std::size_t i) {
+    // The bootstrap voters; a joiner learns later members from the leader.
     std::string peers;
     for (const ProcessNode& n : nodes_) {
+      if (n.joiner) continue;
       peers += (peers.empty() ? "" : ",") + to_string(n.id) + "=127.0.0.1:" + std::to_string(n.peer_port);
     }
     ProcessNode& n = nodes_[i];
@@ -266,6 +292,7 @@ class ProcessCluster {
                                      std::to_string(n.peer_port), "--http-port", std::to_string(n.http_port),
                                      "--cluster", "it", "--log-level", "info"};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    if (n.joiner) args.push_back("--join");
     n.log_start = read_file(n.log()).size();
     n.process = std::make_unique<Process>(binary_, args, n.log());
   }
@@ -305,6 +332,7 @@ class ProcessCluster {
   }
 
   std::string binary_;
+  std::string root_;
   std::vector<std::string> extra_args_;
   std::vector<ProcessNode> nodes_;
 };

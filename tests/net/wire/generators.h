@@ -103,8 +103,10 @@ inline rc::Gen<broker::Tags> gen_tags() { return rc::gen::container<broker::Tags
 // Raft
 
 inline rc::Gen<raft::JointConfig> gen_config() {
-  return rc::gen::build<raft::JointConfig>(rc::gen::set(&raft::JointConfig::incoming),
-                                           rc::gen::set(&raft::JointConfig::outgoing));
+  return rc::gen::build<raft::JointConfig>(
+      rc::gen::set(&raft::JointConfig::incoming), rc::gen::set(&raft::JointConfig::outgoing),
+      rc::gen::set(&raft::JointConfig::addresses,
+                   rc::gen::container<std::map<NodeId, std::string>>(rc::gen::arbitrary<NodeId>(), gen_bytes())));
 }
 
 // Entry data the follower accepts: a known kind byte, and for a

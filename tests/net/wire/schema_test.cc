@@ -153,6 +153,14 @@ TEST(WireSchema, VoteAndSnapshotToText) {
             "(envelope = (group = 1, from = 1, to = 2, message = (raft = (installSnapshot = ("
             "term = 6, index = 100, snapshotTerm = 5, offset = 0, data = \"abc\", done = true, "
             "config = (incoming = [1, 2, 3], outgoing = []))))))");
+  // A voter added by a membership change carries its peer address.
+  snapshot.config.incoming.insert(NodeId(4));
+  snapshot.config.addresses[NodeId(4)] = "10.0.0.4:50001";
+  EXPECT_EQ(text_of(Envelope<node::Message>{kDefaultGroup, NodeId(1), NodeId(2), raft::Message(snapshot)}),
+            "(envelope = (group = 1, from = 1, to = 2, message = (raft = (installSnapshot = ("
+            "term = 6, index = 100, snapshotTerm = 5, offset = 0, data = \"abc\", done = true, "
+            "config = (incoming = [1, 2, 3, 4], outgoing = [], "
+            "addresses = [(node = 4, address = \"10.0.0.4:50001\")]))))))");
 }
 
 }  // namespace
