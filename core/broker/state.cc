@@ -107,6 +107,17 @@ Result<Reply> BrokerState::publish(LogIndex index, const StorePublish& c) {
   }
   const std::string& name = c.message.channel;
   auto it = stores_.find(name);
+  // A message larger than the channel's byte retention would be trimmed as
+  // it is stored: refused, rather than acknowledged and gone.
+  const std::uint64_t bytes_max = it == stores_.end() ? limits_.store_retention.bytes_max
+                                                      : it->second.stats.retention.bytes_max;
+  const std::uint64_t bytes = c.message.body.size() + c.message.metadata.size();
+  if (bytes_max > 0 && bytes > bytes_max) {
+    return Status(Code::invalid_argument, "a message of " + std::to_string(bytes) +
+                                              " bytes (body and metadata) is larger than the byte retention of "
+                                              "channel '" + name + "' (" + std::to_string(bytes_max) +
+                                              " bytes): it would be trimmed at once");
+  }
   if (it == stores_.end()) {
     if (stores_.size() >= limits_.channels_max) {
       return unavailable("events store channel limit of " + std::to_string(limits_.channels_max) + " reached");

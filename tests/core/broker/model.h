@@ -292,6 +292,12 @@ class Model {
       p->duplicate = true;
       return Reply{*p};
     }
+    const auto known = stores_.find(c.message.channel);
+    const std::uint64_t bytes_max =
+        known == stores_.end() ? limits_.store_retention.bytes_max : known->second.retention.bytes_max;
+    if (bytes_max > 0 && c.message.body.size() + c.message.metadata.size() > bytes_max) {
+      return Status(Code::invalid_argument, "larger than the byte retention");
+    }
     if (!stores_.contains(c.message.channel)) {
       if (stores_.size() >= limits_.channels_max) return Status(Code::unavailable, "channels");
       stores_[c.message.channel].retention = limits_.store_retention;

@@ -506,6 +506,35 @@ TEST(Store, RetentionByBytes) {
   EXPECT_EQ(b.store_stats("s").bytes, 6u);
 }
 
+TEST(Store, AMessageLargerThanTheByteRetentionIsRefusedNotAcknowledgedAndTrimmed) {
+  Broker b;
+  b.retention("s", Retention{{}, 10, 0});
+  b.publish("s", "12345");
+  StorePublish big;
+  big.message.channel = "s";
+  big.message.body = "12345678";
+  big.message.metadata = "abc";  // 11 bytes with the body
+  const Result<Reply> r = b.apply(big);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::invalid_argument);
+  EXPECT_NE(r.status().message().find("byte retention"), std::string::npos) << r.status().to_string();
+  const StoreStats stats = b.store_stats("s");
+  EXPECT_EQ(stats.published, 1u) << "nothing stored";
+  EXPECT_EQ(stats.last_seq, 1u) << "no sequence taken";
+  EXPECT_EQ(b.store_seqs("s"), std::vector<std::uint64_t>{1}) << "nothing trimmed to make room";
+  big.message.metadata = "ab";  // exactly 10: fits
+  EXPECT_TRUE(b.apply(big).ok());
+  // A new channel takes the default retention, and is not created by a refusal.
+  Limits l;
+  l.store_retention = Retention{{}, 4, 0};
+  b.configure(state_limits(l));
+  StorePublish fresh;
+  fresh.message.channel = "fresh";
+  fresh.message.body = "12345";
+  EXPECT_EQ(b.apply(fresh).status().code(), Code::invalid_argument);
+  EXPECT_FALSE(b.state.store_stats("fresh").has_value()) << "no channel was created";
+}
+
 TEST(Store, RetentionByAgeTrimsOnTick) {
   Broker b;
   b.retention("s", Retention{secs(10), 0, 0});
