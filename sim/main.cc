@@ -50,6 +50,8 @@ Options:
                          when clocks stop or drift apart; off by default)
   --no-store-groups      broker: no events store group members in the
                          workload (how seeds ran before they existed)
+  --no-data-loss         broker: no wiped or corrupt disks, so no servers
+                         replaced (how seeds ran before data loss was on)
   --check-determinism    run every seed twice and compare trace hashes
   --verbose              print the full report of every run in a swarm
   --help                 this text
@@ -133,6 +135,8 @@ Args parse(int argc, char** argv) {
       a.spec.raft_lease_reads = true;
     } else if (flag == "--no-store-groups") {
       a.spec.store_groups = false;
+    } else if (flag == "--no-data-loss") {
+      a.spec.data_loss = false;
     } else if (flag == "--check-determinism") {
       a.check_determinism = true;
     } else if (flag == "--verbose") {

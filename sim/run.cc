@@ -49,6 +49,7 @@ std::string RunSpec::reproduce_command() const {
   if (protocol != Protocol::raft) cmd += std::string(" --protocol ") + protocol_name(protocol);
   if (raft_lease_reads) cmd += " --lease-reads";
   if (!store_groups) cmd += " --no-store-groups";
+  if (!data_loss) cmd += " --no-data-loss";
   return cmd;
 }
 
@@ -241,7 +242,8 @@ RunResult run_one(const RunSpec& spec) {
       run_raft(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                world.cluster_options, result);
     } else if (spec.protocol == Protocol::broker) {
-      BrokerRunOptions options{setup.duration, spec.liveness_bound, setup.profile, spec.clients, spec.store_groups};
+      BrokerRunOptions options{setup.duration, spec.liveness_bound, setup.profile, spec.clients, spec.store_groups,
+                               spec.data_loss};
       run_broker(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                  world.cluster_options, result);
     } else {

@@ -39,6 +39,10 @@ struct RunSpec {
   // broker: clients that are members of events store groups. Off replays
   // the workload of before they existed (older regression seeds).
   bool store_groups = true;
+  // broker: disks that are wiped or found corrupt, and the operator's
+  // replacement of such a server under a new id. Off replays the runs of
+  // before the broker swarm had data loss (older regression seeds).
+  bool data_loss = true;
   Protocol protocol = Protocol::raft;
   std::string trace_path;  // empty: no trace file
   std::string history_path;  // raft: write the client history as JSON lines

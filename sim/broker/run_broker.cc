@@ -4,6 +4,7 @@
 
 #include "sim/broker/workload.h"
 #include "sim/raftkv/invariants.h"
+#include "sim/raftkv/replacer.h"
 
 namespace sluice::sim {
 namespace {
@@ -69,10 +70,16 @@ bool converged(Cluster& cluster, std::string* why = nullptr) {
 void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig faults, Scheduler& scheduler,
                 Trace& trace, SimNetwork& network, Rng& rng, Hooks hooks, const ClusterOptions& cluster_options,
                 RunResult& result) {
-  // Lost or corrupt disks need the remove-and-re-add procedure (issue 3),
-  // which the broker swarm does not drive yet.
-  faults.data_loss_protected = cluster_options.servers;
-  faults.empty_disk_share = 0;
+  // A server whose disk is wiped or found corrupt is retired and replaced
+  // under a new id by the operator's procedure (raftkv::Replacer), as
+  // docs/operations.md tells an operator to do; never restarted empty under
+  // its own id. Without data loss, every disk keeps what it synced.
+  if (options.data_loss) {
+    faults.data_loss_protected.clear();
+  } else {
+    faults.data_loss_protected = cluster_options.servers;
+    faults.empty_disk_share = 0;
+  }
   result.fault_summary = faults.summary();
 
   Rng draw = rng.fork();
@@ -107,14 +114,27 @@ void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig
   // and pause).
   LinkConfig reliable = network.default_link();
   reliable.loss = reliable.duplicate = reliable.reorder = 0;
+  // Replacements get ids after the servers'.
+  using Replacer = raftkv::Replacer<node::BrokerNode>;
+  const NodeId first_replacement(cluster_options.servers.size() + 1);
+  std::vector<NodeId> reachable = cluster_options.servers;
+  if (options.data_loss) {
+    for (int i = 0; i < Replacer::kReplacementsMax; ++i) reachable.push_back(NodeId(first_replacement.value() + i));
+  }
   for (std::uint64_t c = brokersim::Workload::kFirstClientId; c < brokersim::Workload::kFirstClientId + 64; ++c) {
-    for (NodeId s : cluster_options.servers) {
+    for (NodeId s : reachable) {
       network.set_link(NodeId(c), s, reliable);
       network.set_link(s, NodeId(c), reliable);
     }
   }
 
   FaultInjector injector(&cluster, rng.fork(), faults);
+  std::optional<Replacer> replacer;
+  if (options.data_loss) {
+    replacer.emplace(&cluster, rng.fork(), first_replacement);
+    injector.set_data_loss_handler({[&](NodeId id) { return replacer->may_lose(id); },
+                                    [&](NodeId id) { replacer->lost(id); }});
+  }
   raftkv::InvariantChecker invariants(&cluster);
   bool invariants_ok = true;
   scheduler.set_after_event([&] {
@@ -149,7 +169,7 @@ void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig
   for (const auto& v : invariants.violations()) result.violations.push_back("invariant: " + v);
 
   const node::BrokerNode* reference = nullptr;
-  for (NodeId id : cluster_options.servers) {
+  for (NodeId id : cluster.servers()) {
     const node::BrokerNode* n = cluster.node(id);
     if (n != nullptr && (reference == nullptr || n->applied() > reference->applied())) reference = n;
   }

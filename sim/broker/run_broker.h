@@ -16,6 +16,7 @@ struct BrokerRunOptions {
   FaultProfile profile = FaultProfile::all;
   std::optional<int> clients;  // 0: no clients
   bool store_groups = true;    // events store group members in the workload
+  bool data_loss = true;       // wiped and corrupt disks, and servers replaced
 };
 
 void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig faults, Scheduler& scheduler,

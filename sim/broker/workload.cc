@@ -50,6 +50,15 @@ struct Workload::Client {
     after(Duration{static_cast<std::int64_t>(uniform_below(rng, w->options_.think_max.ns + 1))}, std::move(f));
   }
 
+  // Servers a client may dial: all but those retired for good (the
+  // operator replaced them), as a client's server list would be updated.
+  std::vector<NodeId> live_servers() {
+    std::vector<NodeId> out;
+    for (NodeId s : cluster().servers()) {
+      if (!cluster().retired(s)) out.push_back(s);
+    }
+    return out;
+  }
   // A connection: to a running node; broken when that node restarts.
   bool connected() {
     return node != kNoNode && cluster().state(node) != ProcessState::down && cluster().incarnation(node) == incarnation;
@@ -63,7 +72,7 @@ struct Workload::Client {
   void connect(NodeId to = kNoNode) {
     const NodeId old = node;
     const bool was_connected = connected();
-    node = to != kNoNode ? to : pick(rng, cluster().servers());
+    node = to != kNoNode ? to : pick(rng, live_servers());
     incarnation = cluster().incarnation(node);
     if (old == node && was_connected) return;  // the same connection goes on
     connection++;
