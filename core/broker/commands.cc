@@ -97,6 +97,7 @@ const char* command_name(const Command& command) {
                         [](const StoreRetention&) { return "store-retention"; },
                         [](const Configure&) { return "configure"; },
                         [](const Tick&) { return "tick"; },
+                        [](const StoreGroupPosition&) { return "store-group-position"; },
                     },
                     command);
 }
@@ -148,6 +149,11 @@ std::string encode_entry(const Entry& entry) {
                  },
                  [&](const Configure& c) { encoding::put_state_limits(e, c.limits); },
                  [&](const Tick&) {},
+                 [&](const StoreGroupPosition& c) {
+                   e.str(c.channel);
+                   e.str(c.group);
+                   e.u64(c.next_seq);
+                 },
              },
              entry.command);
   return e.take();
@@ -221,6 +227,14 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
     }
     case 9: entry.command = Configure{encoding::get_state_limits(d)}; break;
     case 10: entry.command = Tick{}; break;
+    case 11: {
+      StoreGroupPosition c;
+      c.channel = d.str();
+      c.group = d.str();
+      c.next_seq = d.u64();
+      entry.command = std::move(c);
+      break;
+    }
     default: return std::nullopt;
   }
   if (!d.done()) return std::nullopt;
@@ -309,6 +323,12 @@ Status validate(const Command& command, const Limits& limits) {
           },
           [&](const Configure& c) -> Status { return check_state_limits(c.limits, limits); },
           [&](const Tick&) -> Status { return {}; },
+          [&](const StoreGroupPosition& c) -> Status {
+            if (c.group.empty()) return invalid("a group position needs a group name");
+            if (Status s = validate_group(c.group); !s.ok()) return s;
+            if (c.next_seq == 0) return invalid("a group position starts at sequence 1");
+            return validate_channel(c.channel);
+          },
       },
       command);
 }

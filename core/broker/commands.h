@@ -117,6 +117,16 @@ struct Configure {
   StateLimits limits;
   friend bool operator==(const Configure&, const Configure&) = default;
 };
+// Where an events store consumer group stands: the next sequence it hands
+// out. The node serving the group commits it now and then, so the group
+// goes on from there after every member left or every node restarted.
+// Positions only move forward, and never past the channel's next sequence.
+struct StoreGroupPosition {
+  std::string channel;
+  std::string group;
+  std::uint64_t next_seq = 1;
+  friend bool operator==(const StoreGroupPosition&, const StoreGroupPosition&) = default;
+};
 // Only advances the replicated clock: timers fire (delays end, visibility
 // lapses, messages expire and dead-letter, retention trims by age).
 struct Tick {
@@ -124,7 +134,7 @@ struct Tick {
 };
 
 using Command = std::variant<StorePublish, QueueSend, QueueReceive, QueueAck, QueueReject, QueueExtend, QueueResend,
-                             QueuePurge, StoreRetention, Configure, Tick>;
+                             QueuePurge, StoreRetention, Configure, Tick, StoreGroupPosition>;
 
 struct Entry {
   Timestamp stamp;  // the leader's clock when it proposed

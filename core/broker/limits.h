@@ -18,6 +18,10 @@ struct Retention {
   friend bool operator==(const Retention&, const Retention&) = default;
 };
 
+// Fixed bounds (not configuration: apply depends on them, and the
+// replicated StateLimits do not carry them).
+inline constexpr std::size_t kStoreGroupsPerChannelMax = 1000;  // committed group positions per channel
+
 struct Limits {
   // Message shape.
   std::size_t body_bytes_max = 1 << 20;       // 1 MiB

@@ -92,4 +92,15 @@ bool matches(std::string_view pattern, std::string_view channel) {
   }
 }
 
+Status validate_group(std::string_view group) {
+  if (group.size() > kGroupNameBytesMax) {
+    return Status(Code::invalid_argument, "group name is " + std::to_string(group.size()) + " bytes; the limit is " +
+                                              std::to_string(kGroupNameBytesMax));
+  }
+  if (group.find('\n') != std::string_view::npos) {
+    return Status(Code::invalid_argument, "group names cannot hold a newline");
+  }
+  return {};
+}
+
 }  // namespace sluice::broker

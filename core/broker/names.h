@@ -15,10 +15,13 @@
 namespace sluice::broker {
 
 inline constexpr std::size_t kChannelNameBytesMax = 256;
+// A subscription group name: any bytes but a newline, at most 256.
+inline constexpr std::size_t kGroupNameBytesMax = 256;
 
 // ok, or invalid_argument naming what is wrong (for the client).
 Status validate_channel(std::string_view name);
 Status validate_pattern(std::string_view pattern);
+Status validate_group(std::string_view group);  // "" (no group) is valid
 bool is_wildcard(std::string_view pattern);
 // Precondition: both are valid (a pattern without wildcards matches itself).
 bool matches(std::string_view pattern, std::string_view channel);

@@ -89,6 +89,7 @@ Result<Reply> BrokerState::apply(LogIndex index, const Entry& entry) {
                           }
                           return Reply{Done{}};
                         },
+                        [&](const StoreGroupPosition& c) { return set_group_position(c); },
                     },
                     entry.command);
 }
@@ -176,6 +177,36 @@ Result<Reply> BrokerState::set_retention(const StoreRetention& c) {
   retention_changed();
   trim(c.channel, it->second);
   return Reply{Done{}};
+}
+
+Result<Reply> BrokerState::set_group_position(const StoreGroupPosition& c) {
+  auto it = stores_.find(c.channel);
+  if (it == stores_.end()) return Status(Code::not_found, "no events store channel '" + c.channel + "'");
+  Store& s = it->second;
+  const std::uint64_t next = std::min(c.next_seq, s.next_seq);
+  auto g = s.groups.find(c.group);
+  if (g == s.groups.end()) {
+    if (s.groups.size() >= kStoreGroupsPerChannelMax) {
+      return unavailable("channel '" + c.channel + "' has the most group positions there may be (" +
+                         std::to_string(kStoreGroupsPerChannelMax) + ")");
+    }
+    s.groups.emplace(c.group, next);
+  } else if (next > g->second) {
+    g->second = next;
+  } else {
+    return Reply{Done{}};  // positions only move forward
+  }
+  dirty_channels_.emplace(Kind::store, c.channel);
+  return Reply{Done{}};
+}
+
+std::optional<std::uint64_t> BrokerState::store_group_position(const std::string& channel,
+                                                               const std::string& group) const {
+  auto it = stores_.find(channel);
+  if (it == stores_.end()) return std::nullopt;
+  auto g = it->second.groups.find(group);
+  if (g == it->second.groups.end()) return std::nullopt;
+  return g->second;
 }
 
 void BrokerState::retention_changed() {
@@ -666,6 +697,15 @@ std::optional<std::string> BrokerState::channel_record(Kind kind, const std::str
     put_retention(e, s.stats.retention);
     e.u64(s.stats.published);
     e.u64(s.stats.trimmed);
+    // Group positions trail the record (a record written before they
+    // existed ends here, and loads with none).
+    if (!s.groups.empty()) {
+      e.u32(static_cast<std::uint32_t>(s.groups.size()));
+      for (const auto& [group, next] : s.groups) {
+        e.str(group);
+        e.u64(next);
+      }
+    }
   }
   return e.take();
 }
@@ -794,6 +834,14 @@ Status BrokerState::load_record(std::string_view key, std::string_view value) {
       s.stats.retention = get_retention(d);
       s.stats.published = d.u64();
       s.stats.trimmed = d.u64();
+      s.groups.clear();
+      if (d.ok() && !d.done()) {
+        for (std::uint32_t n = d.count(12); n > 0 && d.ok(); --n) {
+          std::string group = d.str();
+          const std::uint64_t next = d.u64();
+          s.groups.emplace(std::move(group), next);
+        }
+      }
     } else {
       return Status(Code::corruption, "broker state has a channel of unknown kind");
     }
@@ -885,6 +933,10 @@ Status BrokerState::finish_stores() {
     }
     if (!s.log.empty() && s.log.back().seq >= s.next_seq) {
       return corruption("store message past its channel's next sequence");
+    }
+    if (s.groups.size() > kStoreGroupsPerChannelMax) return corruption("events store has too many group positions");
+    for (const auto& [group, next] : s.groups) {
+      if (next == 0 || next > s.next_seq) return corruption("events store group position past its channel");
     }
     s.stats.count = s.log.size();
     s.stats.first_seq = s.log.empty() ? s.next_seq : s.log.front().seq;

@@ -147,6 +147,8 @@ class BrokerState {
   std::optional<StoreStats> store_stats(const std::string& channel) const;
   std::optional<QueueStats> queue_stats(const std::string& channel) const;
   // Ready messages a receive would take next, without taking them.
+  // The committed position of an events store group, if it has one.
+  std::optional<std::uint64_t> store_group_position(const std::string& channel, const std::string& group) const;
   std::vector<StoredMessage> peek(const std::string& channel, std::size_t max) const;
   std::vector<std::string> channels(Kind kind) const;
   std::size_t dedup_keys() const { return dedup_.size(); }
@@ -190,6 +192,7 @@ class BrokerState {
     std::uint64_t next_seq = 1;
     bool custom_retention = false;
     StoreStats stats;
+    std::map<std::string, std::uint64_t> groups;  // committed group positions: group -> next seq
   };
   // When a key was remembered: its log index, then its item in a batch.
   // The clock never goes back, so this orders keys oldest first by time too,
@@ -214,6 +217,7 @@ class BrokerState {
   Result<Reply> resend(const QueueResend& c);
   Result<Reply> purge(const QueuePurge& c);
   Result<Reply> set_retention(const StoreRetention& c);
+  Result<Reply> set_group_position(const StoreGroupPosition& c);
 
   // Queues.
   Queue* find_queue(const std::string& name);

@@ -110,6 +110,7 @@ void BrokerNode::tick(Timestamp now) {
   // quiet (its registry expired), or a handoff wait may have run out.
   if (!store_groups_.empty()) store_backlog_ = true;
   send_registry(false);
+  commit_store_groups();
   propose_internal();
   check_admin();
 }

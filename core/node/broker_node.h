@@ -47,6 +47,10 @@ struct BrokerOptions {
   // crashes takes with it what it handed out since: its successor hands
   // that out again.
   Duration store_cursor_interval = Duration::millis(100);
+  // The node serving a store group commits the group's position through
+  // Raft at most this often (while it moved): a group whose members all
+  // left, or whose nodes all restarted, goes on from there.
+  Duration store_group_commit_interval = Duration::seconds(1);
   Duration admin_timeout = Duration::seconds(10);    // a ClusterAdmin not done by then answers timeout
   std::size_t subscriber_batch_max = 256;            // store messages pushed per subscription per output
   std::size_t subscriptions_max = 100'000;           // per node, all kinds
@@ -125,6 +129,7 @@ class BrokerNode {
     std::optional<Timestamp> empty_since;  // no member here since; forgotten after registry_expiry
     bool serving = false;                  // this node hands the group's stream out
     Timestamp serve_from;                  // serving: not before this (the handoff wait)
+    Timestamp commit_at;                   // serving: the next position commit not before this
   };
   using StoreGroupKey = std::pair<std::string, std::string>;  // (channel, group)
   struct EventSub {
@@ -203,6 +208,9 @@ class BrokerNode {
   std::vector<SubKey> store_group_members(const StoreGroupKey& key) const;  // on this node
   std::vector<std::pair<NodeId, StoreGroupCursor>> peer_store_cursors(const StoreGroupKey& key) const;
   void on_store_group_push(const StoreGroupPush& push);
+  void commit_store_groups();
+  // The furthest of what peers advertise and what the log committed.
+  std::optional<std::uint64_t> known_position(const StoreGroupKey& key) const;
   void merge_store_cursors(const Registry& registry);
   std::optional<std::uint64_t> advertised_cursor(const StoreGroupKey& key) const;
   void publish_event(NodeId client, std::uint64_t request_id, const PublishEvent& p);

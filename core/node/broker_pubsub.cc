@@ -50,6 +50,7 @@ void BrokerNode::subscribe_store(NodeId client, std::uint64_t request_id, const 
     return;
   }
   Status status = broker::validate_channel(s.channel);
+  if (status.ok()) status = broker::validate_group(s.group);
   if (status.ok()) status = admit_subscription(key);
   if (status.ok() && s.start.from == StartFrom::time_delta && s.start.delta.ns < 0) status = invalid("negative delta");
   if (!status.ok()) {
@@ -68,12 +69,15 @@ void BrokerNode::subscribe_store(NodeId client, std::uint64_t request_id, const 
   }
   store_subs_[key] = StoreSub{s.channel, s.group, start};
   if (!s.group.empty()) {
-    // A member joins its group's stream where the group stands; the start
-    // option only places a group that no node knows yet.
+    // A member joins its group's stream where the group stands (as peers
+    // advertise it, or as last committed); the start option only places a
+    // group that has neither.
     const StoreGroupKey group{s.channel, s.group};
-    const auto advertised = advertised_cursor(group);
-    auto [it, created] = store_groups_.try_emplace(group, StoreGroup{advertised.value_or(start), 0, {}, false, {}});
-    if (!created && advertised) it->second.next_seq = std::max(it->second.next_seq, *advertised);
+    const auto known = known_position(group);
+    CODE_PROBE(options_.raft.hooks, !advertised_cursor(group) && known && !store_groups_.contains(group),
+               broker_store_group_resumed_from_committed);
+    auto [it, created] = store_groups_.try_emplace(group, StoreGroup{known.value_or(start), 0, {}, false, {}, {}});
+    if (!created && known) it->second.next_seq = std::max(it->second.next_seq, *known);
     it->second.empty_since.reset();
   }
   reply(client, request_id, {}, {}, out_, false);
@@ -132,6 +136,9 @@ void BrokerNode::push_store_groups(Output<Message>& out) {
     if (!cursor.serving) {
       cursor.serving = true;
       cursor.serve_from = now_ + options_.store_group_handoff;
+      if (const auto committed = state_.store_group_position(group.first, group.second)) {
+        cursor.next_seq = std::max(cursor.next_seq, *committed);
+      }
       CODE_PROBE(options_.raft.hooks, true, broker_store_group_handoff);
     }
     if (now_ < cursor.serve_from) {
@@ -232,6 +239,30 @@ void BrokerNode::merge_store_cursors(const Registry& registry) {
   }
 }
 
+// The serving node commits where its group stands, while it moves, at most
+// every store_group_commit_interval (through the leader; a lost proposal is
+// tried again next time). Also after the last member left, while the node
+// still remembers the group: that is the position a group scaled to zero
+// goes on from.
+void BrokerNode::commit_store_groups() {
+  for (auto& [key, cursor] : store_groups_) {
+    if (!cursor.serving || now_ < cursor.commit_at || !state_.store_stats(key.first)) continue;
+    const auto committed = state_.store_group_position(key.first, key.second);
+    if (committed && *committed >= cursor.next_seq) continue;
+    cursor.commit_at = now_ + options_.store_group_commit_interval;
+    CODE_PROBE(options_.raft.hooks, true, broker_store_group_position_proposed);
+    submit(InternalOrigin{}, broker::StoreGroupPosition{key.first, key.second, cursor.next_seq});
+  }
+}
+
+std::optional<std::uint64_t> BrokerNode::known_position(const StoreGroupKey& key) const {
+  std::optional<std::uint64_t> out = advertised_cursor(key);
+  if (const auto committed = state_.store_group_position(key.first, key.second)) {
+    out = std::max(out.value_or(0), *committed);
+  }
+  return out;
+}
+
 std::optional<std::uint64_t> BrokerNode::advertised_cursor(const StoreGroupKey& key) const {
   std::optional<std::uint64_t> out;
   for (const auto& [peer, c] : peer_store_cursors(key)) out = std::max(out.value_or(0), c.next_seq);
@@ -250,7 +281,7 @@ void BrokerNode::subscribe_events(NodeId client, std::uint64_t request_id, const
   }
   Status status = broker::validate_pattern(s.pattern);
   if (status.ok()) status = admit_subscription(key);
-  if (status.ok() && s.group.find('\n') != std::string::npos) status = invalid("group names cannot hold a newline");
+  if (status.ok()) status = broker::validate_group(s.group);
   if (!status.ok()) {
     reply(client, request_id, status, {}, out_, false);
     return;

@@ -298,6 +298,10 @@ broker::Command get_command(Budget& budget, s::Command::Reader r) {
     }
     case s::Command::CONFIGURE: return broker::Configure{get_state_limits(r.getConfigure().getLimits())};
     case s::Command::TICK: return broker::Tick{};
+    case s::Command::STORE_GROUP_POSITION: {
+      auto m = r.getStoreGroupPosition();
+      return broker::StoreGroupPosition{get(budget, m.getChannel()), get(budget, m.getGroup()), m.getNextSeq()};
+    }
   }
   unknown("Command", static_cast<std::uint16_t>(r.which()));
 }

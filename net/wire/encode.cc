@@ -53,7 +53,8 @@ SLUICE_WIRE_FIELDS(broker::StoreRetention, 2);
 SLUICE_WIRE_FIELDS(broker::StateLimits, 6);
 SLUICE_WIRE_FIELDS(broker::Configure, 1);
 SLUICE_WIRE_FIELDS(broker::Tick, 0);
-SLUICE_WIRE_ALTERNATIVES(broker::Command, 11);
+SLUICE_WIRE_FIELDS(broker::StoreGroupPosition, 3);
+SLUICE_WIRE_ALTERNATIVES(broker::Command, 12);
 
 SLUICE_WIRE_FIELDS(broker::StoredMessage, 8);
 SLUICE_WIRE_FIELDS(broker::Published, 4);
@@ -385,6 +386,12 @@ void put(s::Command::Builder b, const broker::Command& command) {
                  },
                  [&](const broker::Configure& m) { put(b.initConfigure().initLimits(), m.limits); },
                  [&](const broker::Tick&) { b.initTick(); },
+                 [&](const broker::StoreGroupPosition& m) {
+                   auto o = b.initStoreGroupPosition();
+                   o.setChannel(text(m.channel));
+                   o.setGroup(text(m.group));
+                   o.setNextSeq(m.next_seq);
+                 },
              },
              command);
 }

@@ -302,6 +302,12 @@ struct Configure {
 
 struct Tick {}
 
+struct StoreGroupPosition {
+  channel @0 :Text;
+  group @1 :Text;
+  nextSeq @2 :UInt64;  # the group's next message to hand out
+}
+
 struct Command {
   union {
     storePublish @0 :StorePublish;
@@ -315,6 +321,7 @@ struct Command {
     storeRetention @8 :StoreRetention;
     configure @9 :Configure;
     tick @10 :Tick;
+    storeGroupPosition @11 :StoreGroupPosition;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/broker/commands.h"
+#include "core/broker/names.h"
 #include "tests/core/broker/generators.h"
 
 namespace sluice::broker {
@@ -60,7 +61,7 @@ RC_GTEST_PROP(EntryCodec, SurvivesGarbage, (std::string garbage)) {
   // command decoders.
   std::string framed(9, '\0');
   framed[0] = 1;
-  framed.push_back(static_cast<char>(*rc::gen::inRange(0, 12)));
+  framed.push_back(static_cast<char>(*rc::gen::inRange(0, 13)));
   expect_nullopt_or_well_formed(framed + garbage);
 }
 
@@ -71,7 +72,7 @@ TEST(EntryCodec, RefusesUnknownVersionAndKind) {
   wrong_version[0] = 2;
   EXPECT_FALSE(decode_entry(wrong_version).has_value());
   std::string wrong_kind = bytes;
-  wrong_kind[9] = 11;
+  wrong_kind[9] = 12;
   EXPECT_FALSE(decode_entry(wrong_kind).has_value());
   EXPECT_FALSE(decode_entry("").has_value());
 }
@@ -115,6 +116,17 @@ TEST(Validate, AcceptsOrdinaryRequests) {
   EXPECT_EQ(error(StoreRetention{"orders", Retention{Duration::seconds(60), 100, 10}}), "");
   EXPECT_EQ(error(Configure{state_limits(Limits{})}), "");
   EXPECT_EQ(error(Tick{}), "");
+  EXPECT_EQ(error(StoreGroupPosition{"orders", "workers", 7}), "");
+}
+
+TEST(Validate, GroupPositions) {
+  EXPECT_EQ(error(StoreGroupPosition{"orders", "", 1}), "a group position needs a group name");
+  EXPECT_EQ(error(StoreGroupPosition{"orders", std::string(kGroupNameBytesMax + 1, 'g'), 1}),
+            "group name is 257 bytes; the limit is 256");
+  EXPECT_EQ(error(StoreGroupPosition{"orders", "a\nb", 1}), "group names cannot hold a newline");
+  EXPECT_EQ(error(StoreGroupPosition{"orders", "g", 0}), "a group position starts at sequence 1");
+  EXPECT_EQ(error(StoreGroupPosition{"orders.>", "g", 1}),
+            "channel name 'orders.>' has an invalid character (wildcards are for subscriptions only)");
 }
 
 TEST(Validate, MessageShape) {

@@ -71,7 +71,10 @@ inline rc::Gen<Command> gen_command() {
       map(rc::gen::tuple(gen_bytes(), gen_retention()),
           [](const auto& t) { return Command{StoreRetention{std::get<0>(t), std::get<1>(t)}}; }),
       map(gen_state_limits(), [](const StateLimits& l) { return Command{Configure{l}}; }),
-      rc::gen::just(Command{Tick{}}));
+      rc::gen::just(Command{Tick{}}),
+      map(rc::gen::tuple(gen_bytes(), gen_bytes(), rc::gen::arbitrary<std::uint64_t>()), [](const auto& t) {
+        return Command{StoreGroupPosition{std::get<0>(t), std::get<1>(t), std::get<2>(t)}};
+      }));
 }
 
 inline rc::Gen<Entry> gen_entry() {

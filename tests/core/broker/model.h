@@ -45,12 +45,18 @@ class Model {
                           [&](const StoreRetention& c) { return set_retention(c); },
                           [&](const Configure& c) { return configure(c); },
                           [&](const Tick&) { return tick(); },
+                          [&](const StoreGroupPosition& c) { return group_position(c); },
                       },
                       e.command);
   }
 
   // Reads, as BrokerState's.
   Timestamp clock() const { return clock_; }
+  std::optional<std::uint64_t> store_group_position(const std::string& channel, const std::string& group) const {
+    auto it = stores_.find(channel);
+    if (it == stores_.end() || !it->second.groups.contains(group)) return std::nullopt;
+    return it->second.groups.at(group);
+  }
   std::optional<QueueStats> queue_stats(const std::string& channel) const {
     auto it = queues_.find(channel);
     if (it == queues_.end()) return std::nullopt;
@@ -163,6 +169,7 @@ class Model {
     Retention retention;
     std::uint64_t published = 0;
     std::uint64_t trimmed = 0;
+    std::map<std::string, std::uint64_t> groups;
   };
   // (kind, channel, by message id, id or producer, producer seq)
   using Key = std::tuple<Kind, std::string, bool, std::string, std::uint64_t>;
@@ -451,6 +458,19 @@ class Model {
     s.custom = true;
     s.retention = c.retention;
     trim(s);
+    return Reply{Done{}};
+  }
+
+  // A position moves only forward, up to the channel's next sequence.
+  Result<Reply> group_position(const StoreGroupPosition& c) {
+    auto it = stores_.find(c.channel);
+    if (it == stores_.end()) return Status(Code::not_found, "channel");
+    auto& groups = it->second.groups;
+    if (!groups.contains(c.group) && groups.size() >= kStoreGroupsPerChannelMax) {
+      return Status(Code::unavailable, "groups");
+    }
+    std::uint64_t& at = groups[c.group];
+    at = std::max(at, std::min(c.next_seq, it->second.next_seq));
     return Reply{Done{}};
   }
 

@@ -47,6 +47,9 @@ void expect_same_reads(const BrokerState& state, const Model& model, Timestamp n
     RC_ASSERT(show(state.read_store(s, from, max)) == show(model.read_store(s, from, max)));
     const Timestamp t{*rc::gen::inRange<std::int64_t>(0, now.ns + 2'000'000'000)};
     RC_ASSERT(state.store_seq_at(s, t) == model.store_seq_at(s, t));
+    for (const std::string& g : testing::kGroups) {
+      RC_ASSERT(state.store_group_position(s, g) == model.store_group_position(s, g));
+    }
   }
 }
 
@@ -84,6 +87,7 @@ void note_state(const BrokerState& state, std::set<std::string>& seen) {
   for (const std::string& st : kStores) {
     const std::optional<StoreStats> s = state.store_stats(st);
     if (s && s->trimmed > 0) seen.insert("trimmed");
+    if (state.store_group_position(st, "g1").value_or(1) > 1) seen.insert("group position moved");
   }
 }
 
@@ -115,7 +119,7 @@ TEST(BrokerModel, AgreesWithTheReferenceModel) {
   EXPECT_TRUE(rc::check("BrokerState agrees with the reference model", [&] { run_sequence(coverage); }));
   for (const char* thing : {"duplicate", "delivered from a dead-letter queue", "redelivered", "acked", "stale ack",
                             "error not_found", "error unavailable", "dead-lettered", "expired", "rejected",
-                            "resent", "purged", "trimmed", "stamp behind the clock"}) {
+                            "resent", "purged", "trimmed", "stamp behind the clock", "group position moved"}) {
     EXPECT_GE(coverage[thing], 3) << "the workload hardly reaches: " << thing;
   }
   for (const auto& [thing, cases] : coverage) std::printf("  %3d cases: %s\n", cases, thing.c_str());

@@ -58,6 +58,18 @@ TEST(ChannelName, RefusesWildcards) {
   }
 }
 
+TEST(GroupName, IsAnyBytesButANewlineUpTo256) {
+  EXPECT_TRUE(validate_group("").ok()) << "no group";
+  EXPECT_TRUE(validate_group("workers eu/1 *>").ok());
+  EXPECT_TRUE(validate_group(std::string(256, 'g')).ok());
+  const Status long_name = validate_group(std::string(257, 'g'));
+  EXPECT_EQ(long_name.code(), Code::invalid_argument);
+  EXPECT_EQ(long_name.message(), "group name is 257 bytes; the limit is 256");
+  const Status newline = validate_group("a\nb");
+  EXPECT_EQ(newline.code(), Code::invalid_argument);
+  EXPECT_EQ(newline.message(), "group names cannot hold a newline");
+}
+
 TEST(ChannelName, IsAtMost256Bytes) {
   EXPECT_EQ(channel_error(std::string(256, 'a')), "");
   EXPECT_EQ(channel_error(std::string(257, 'a')), "channel name is 257 bytes; the limit is 256");

@@ -141,18 +141,24 @@ RC_GTEST_PROP(BrokerPersistence, FlushAndLoadAreExactAndBehaveTheSame, ()) {
   RC_ASSERT(load_ok(kv).snapshot() == twin.snapshot());
 }
 
+// Flushes b's changes into kv and loads the state back from kv alone.
+BrokerState flush_and_load(Broker& b, MemKv& kv) {
+  WriteBatch batch;
+  b.state.flush(batch);
+  EXPECT_TRUE(kv.write(batch, WriteOptions{}).ok());
+  Result<BrokerState> loaded = BrokerState::load(kv);
+  EXPECT_TRUE(loaded.ok()) << loaded.status().to_string();
+  return loaded.ok() ? std::move(loaded).value() : BrokerState{};
+}
+
 // The counters live in the channel record: each change must reach it.
 TEST(BrokerPersistence, EveryCounterIsFlushed) {
   Broker b;
   MemKv kv;
   auto flush_and_reload = [&] {
-    WriteBatch batch;
-    b.state.flush(batch);
-    ASSERT_TRUE(kv.write(batch, WriteOptions{}).ok());
-    Result<BrokerState> loaded = BrokerState::load(kv);
-    ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
-    EXPECT_EQ(show(loaded->queue_stats("q")), show(b.state.queue_stats("q")));
-    EXPECT_EQ(loaded->snapshot(), b.state.snapshot());
+    const BrokerState loaded = flush_and_load(b, kv);
+    EXPECT_EQ(show(loaded.queue_stats("q")), show(b.state.queue_stats("q")));
+    EXPECT_EQ(loaded.snapshot(), b.state.snapshot());
   };
   b.send("q", "a", With().max_receive_count(5));
   flush_and_reload();
@@ -166,6 +172,26 @@ TEST(BrokerPersistence, EveryCounterIsFlushed) {
   b.at(25);
   b.tick();  // the delivery lapses
   flush_and_reload();
+}
+
+// Group positions trail their channel's record: they are flushed when they
+// move, load back, and a record written before they existed loads with none.
+TEST(BrokerPersistence, GroupPositionsAreFlushedAndLoaded) {
+  Broker b;
+  MemKv kv;
+  auto flush_and_reload = [&] { return flush_and_load(b, kv); };
+  for (int i = 0; i < 5; ++i) b.publish("s", "m");
+  EXPECT_EQ(flush_and_reload().store_group_position("s", "workers"), std::nullopt);
+  b.apply_ok<Done>(StoreGroupPosition{"s", "workers", 4});
+  b.apply_ok<Done>(StoreGroupPosition{"s", "audit", 2});
+  BrokerState loaded = flush_and_reload();
+  EXPECT_EQ(loaded.store_group_position("s", "workers"), 4u);
+  EXPECT_EQ(loaded.store_group_position("s", "audit"), 2u);
+  EXPECT_EQ(loaded.snapshot(), b.state.snapshot());
+  WriteBatch restore_batch;
+  Result<BrokerState> restored = BrokerState::restore(b.state.snapshot(), restore_batch);
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->store_group_position("s", "workers"), 4u);
 }
 
 // ---------------------------------------------------------------------------

@@ -535,6 +535,26 @@ TEST(Store, AMessageLargerThanTheByteRetentionIsRefusedNotAcknowledgedAndTrimmed
   EXPECT_FALSE(b.state.store_stats("fresh").has_value()) << "no channel was created";
 }
 
+TEST(Store, GroupPositionsMoveOnlyForwardAndStayWithinTheChannel) {
+  Broker b;
+  EXPECT_EQ(b.apply(StoreGroupPosition{"s", "g", 1}).status().code(), Code::not_found) << "no channel yet";
+  EXPECT_FALSE(b.state.store_group_position("s", "g").has_value());
+  for (int i = 0; i < 5; ++i) b.publish("s", "m");
+  b.apply_ok<Done>(StoreGroupPosition{"s", "g", 3});
+  EXPECT_EQ(b.state.store_group_position("s", "g"), 3u);
+  b.apply_ok<Done>(StoreGroupPosition{"s", "g", 2});  // a late commit of an older position
+  EXPECT_EQ(b.state.store_group_position("s", "g"), 3u) << "positions never go back";
+  b.apply_ok<Done>(StoreGroupPosition{"s", "g", 99});
+  EXPECT_EQ(b.state.store_group_position("s", "g"), 6u) << "never past the channel's next sequence";
+  EXPECT_FALSE(b.state.store_group_position("s", "other").has_value());
+  for (std::size_t i = 1; i < kStoreGroupsPerChannelMax; ++i) {
+    b.apply_ok<Done>(StoreGroupPosition{"s", "g" + std::to_string(i), 1});
+  }
+  const Result<Reply> full = b.apply(StoreGroupPosition{"s", "one-too-many", 1});
+  EXPECT_EQ(full.status().code(), Code::unavailable) << "a bounded number of groups per channel";
+  b.apply_ok<Done>(StoreGroupPosition{"s", "g", 6});  // a known group still moves
+}
+
 TEST(Store, RetentionByAgeTrimsOnTick) {
   Broker b;
   b.retention("s", Retention{secs(10), 0, 0});

@@ -26,6 +26,7 @@ T pick(T lo, T hi) {
 
 inline const std::vector<std::string> kQueues = {"q.a", "q.b", "q.c", "dlq"};
 inline const std::vector<std::string> kStores = {"s.a", "s.b", "s.c"};
+inline const std::vector<std::string> kGroups = {"g1", "g2"};
 
 class Workload {
  public:
@@ -54,6 +55,8 @@ class Workload {
                        : choice < 76 ? publish()
                        : choice < 79 ? Command{StoreRetention{*rc::gen::elementOf(kStores), draw_retention()}}
                        : choice < 81 ? Command{Configure{draw_limits()}}
+                       : choice < 85 ? Command{StoreGroupPosition{*rc::gen::elementOf(kStores),
+                                                                  *rc::gen::elementOf(kGroups), pick<std::uint64_t>(1, 30)}}
                                    : Command{Tick{}}};
   }
 

@@ -25,6 +25,7 @@ class Harness {
   explicit Harness(int nodes, std::uint64_t compact_every = 0) : compact_every_(compact_every) {
     raft::VoterSet voters;
     for (int i = 1; i <= nodes; ++i) voters.insert(NodeId(i));
+    voters_ = voters;
     for (int i = 1; i <= nodes; ++i) {
       const NodeId id(i);
       auto& slot = slots_[id];
@@ -40,6 +41,19 @@ class Harness {
   }
 
   BrokerNode& node(NodeId id) { return *slots_.at(id).node; }
+
+  // Stops a node and opens it again from what its store holds: everything
+  // it kept only in memory is gone.
+  void restart(NodeId id) {
+    auto& slot = slots_.at(id);
+    slot.node.reset();
+    BrokerOptions o;
+    o.raft.self = id;
+    o.compact_every = compact_every_;
+    auto opened = BrokerNode::open(o, voters_, *slot.store, Rng(2000 + id.value()));
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    slot.node = std::move(opened.value());
+  }
 
   // Starts an empty node that bootstraps nothing: it waits for a leader
   // that added it to bring the configuration (sluiced --join).
@@ -169,6 +183,7 @@ class Harness {
   }
 
   std::uint64_t compact_every_;
+  raft::VoterSet voters_;
   std::map<NodeId, Slot> slots_;
   std::deque<Envelope<Message>> wire_;
   std::deque<std::function<void()>> completions_;
@@ -432,14 +447,44 @@ TEST_F(StoreGroups, AMemberJoiningAGroupStartsWhereTheGroupStands) {
   EXPECT_EQ(merged(got(kCarol), got(kBob)), seqs(6, 9));
 }
 
-TEST_F(StoreGroups, AGroupWhoseMembersAllLeftIsForgottenAfterTheRegistryExpiry) {
+TEST_F(StoreGroups, AGroupWhoseMembersAllLeftGoesOnFromItsCommittedPosition) {
   subscribe(kCarol, NodeId(3));
   publish(3);
   EXPECT_EQ(got(kCarol), seqs(1, 3));
   h_.node(NodeId(3)).disconnect(kCarol);
-  for (int i = 0; i < 100; ++i) h_.tick(Duration::millis(50));  // past registry_expiry (3 s)
+  for (int i = 0; i < 100; ++i) h_.tick(Duration::millis(50));  // past registry_expiry (3 s): no node remembers it
   subscribe(kBob, NodeId(1), StartFrom::first);
-  EXPECT_EQ(got(kBob), seqs(1, 3)) << "a new group again: its start option places it";
+  publish(2);
+  EXPECT_EQ(got(kBob), seqs(4, 5)) << "the committed position places the group, not the start option";
+}
+
+TEST_F(StoreGroups, AGroupGoesOnFromItsCommittedPositionAfterEveryNodeRestarts) {
+  subscribe(kCarol, NodeId(3));
+  publish(3);
+  EXPECT_EQ(got(kCarol), seqs(1, 3));
+  for (int i = 0; i < 30; ++i) h_.tick(Duration::millis(50));  // past store_group_commit_interval (1 s)
+  for (int i = 1; i <= 3; ++i) h_.restart(NodeId(i));
+  h_.elect();
+  subscribe(kBob, NodeId(2), StartFrom::first);
+  publish(2);
+  EXPECT_EQ(got(kBob), seqs(4, 5));
+}
+
+TEST_F(StoreGroups, AGroupNameOver256BytesIsRefused) {
+  const auto r = h_.call(kCarol, NodeId(1), SubscribeStore{1, "log", std::string(257, 'g'), start(StartFrom::first)});
+  EXPECT_EQ(r.status.code(), Code::invalid_argument);
+  EXPECT_EQ(r.status.message(), "group name is 257 bytes; the limit is 256");
+  EXPECT_TRUE(h_.call(kCarol, NodeId(1), SubscribeStore{1, "log", std::string(256, 'g'), start(StartFrom::first)})
+                  .status.ok());
+}
+
+TEST_F(StoreGroups, AGroupThatNeverMovedIsPlacedByItsStartOption) {
+  subscribe(kCarol, NodeId(3), StartFrom::new_only);
+  h_.node(NodeId(3)).disconnect(kCarol);
+  for (int i = 0; i < 100; ++i) h_.tick(Duration::millis(50));
+  publish(2);
+  subscribe(kBob, NodeId(1), StartFrom::first);
+  EXPECT_EQ(got(kBob), seqs(1, 2)) << "nothing was committed for the group: it is new again";
 }
 
 TEST(BrokerNode, ACommandIsRoutedToAResponderOnAnotherNodeAndItsAnswerReturns) {
