@@ -169,6 +169,19 @@ struct ForwardReply {
   broker::Reply reply;
   NodeId leader_hint = kNoNode;
 };
+// A follower asks the leader for a read index (Raft thesis 6.4) before it
+// serves a client's read: the leader answers once a quorum has confirmed
+// that it still leads, and the follower serves the read from its applied
+// state once that reaches the index.
+struct ReadIndexAsk {
+  std::uint64_t ask_id = 0;
+};
+struct ReadIndexAnswer {
+  std::uint64_t ask_id = 0;
+  Status status;                 // unavailable: not the leader, or not ready to serve reads yet
+  LogIndex index;                // ok: serve once applied up to here
+  NodeId leader_hint = kNoNode;
+};
 // An event for a peer's subscribers. `groups` names, for every group the
 // publishing node knew of, the one node that delivers to it.
 struct EventFanout {
@@ -215,7 +228,8 @@ struct RpcReturn {
 };
 
 using Message = std::variant<raft::Message, ClientRequest, ClientReply, EventDelivery, StoreDelivery, RpcIncoming,
-                             Forward, ForwardReply, EventFanout, Registry, RpcForward, RpcReturn, StoreGroupPush>;
+                             Forward, ForwardReply, EventFanout, Registry, RpcForward, RpcReturn, StoreGroupPush,
+                             ReadIndexAsk, ReadIndexAnswer>;
 std::string describe(const Message& message);
 
 }  // namespace sluice::node

@@ -34,7 +34,7 @@ Result<std::unique_ptr<BrokerNode>> BrokerNode::open(const BrokerOptions& option
   // skip those the loaded state already applied.
   auto state = broker::BrokerState::load(store);
   if (!state.ok()) return state.status();
-  // Ids this node hands to peers (forwards, RPCs) start at a random base
+  // Ids this node hands to peers (forwards, RPCs, reads) start at a random base
   // per incarnation: a late answer to the previous incarnation's request
   // must not match a new request that reused its id.
   const std::uint64_t id_base = (rng.next_u64() & 0xffffffffULL) << 32;
@@ -50,6 +50,7 @@ Result<std::unique_ptr<BrokerNode>> BrokerNode::open(const BrokerOptions& option
   node->next_forward_ = id_base + 1;
   node->next_rpc_ = id_base + 1;
   node->next_serving_ = id_base + 1;
+  node->next_read_ = id_base + 1;  // ReadIndexAsk ids, answered by the leader
   return node;
 }
 
@@ -79,6 +80,8 @@ void BrokerNode::step(NodeId from, Message message, Timestamp now) {
                  [&](RpcForward& f) { on_rpc_forward(from, f); },
                  [&](RpcReturn& r) { on_rpc_return(r); },
                  [&](StoreGroupPush& p) { on_store_group_push(p); },
+                 [&](ReadIndexAsk& a) { on_read_index_ask(from, a); },
+                 [&](ReadIndexAnswer& a) { on_read_index_answer(a); },
                  // Meant for clients: a node never acts on these.
                  [&](ClientReply&) {},
                  [&](EventDelivery&) {},
@@ -105,6 +108,7 @@ void BrokerNode::tick(Timestamp now) {
            out_, false);
   }
   wake_parked();
+  tick_reads();
   expire_rpcs();
   // Store groups look at their server now and then: one may have gone
   // quiet (its registry expired), or a handoff wait may have run out.
@@ -118,6 +122,9 @@ void BrokerNode::tick(Timestamp now) {
 void BrokerNode::disconnect(NodeId client) {
   for (auto it = parked_.begin(); it != parked_.end();) {
     it = it->second.client == client ? parked_.erase(it) : std::next(it);
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    it = it->second.client == client ? reads_.erase(it) : std::next(it);
   }
   auto drop = [client](auto& subs) {
     for (auto it = subs.begin(); it != subs.end();) it = it->first.first == client ? subs.erase(it) : std::next(it);
@@ -146,7 +153,7 @@ void BrokerNode::on_client(NodeId client, ClientRequest request) {
                  [&](RpcCall& c) { rpc_call(client, id, c); },
                  [&](RpcRespond& r) { on_rpc_respond(client, id, r); },
                  [&](ClusterAdmin& a) { on_admin(client, id, a); },
-                 [&](auto& read) { on_read(client, id, RequestBody(read)); },
+                 [&](auto& read) { on_read(client, id, RequestBody(std::move(read))); },
              },
              request.body);
 }
@@ -343,6 +350,8 @@ Output<Message> BrokerNode::take_output() {
   absorb(out, std::move(r.io));
   if (r.restore) restore(*r.restore, out);
   for (const LogEntry& entry : r.committed) apply(entry, out);
+  on_read_states(r.reads);
+  serve_reads();
   if (state_dirty_) {
     state_.flush(out.persist);
     state_dirty_ = false;
@@ -430,63 +439,6 @@ void BrokerNode::apply(const LogEntry& entry, Output<Message>& out) {
   }
   // The state writes are in this output's batch: answer once it is durable.
   finish(waiting->origin, result, out, true);
-}
-
-// ---------------------------------------------------------------------------
-// Reads: served from this node's applied state (a follower's may lag).
-
-void BrokerNode::on_read(NodeId client, std::uint64_t request_id, const RequestBody& body) {
-  std::visit(
-      Overloaded{
-          [&](const Peek& p) {
-            if (Status s = broker::validate_channel(p.channel); !s.ok()) {
-              reply(client, request_id, s, {}, out_, false);
-              return;
-            }
-            const std::size_t max = std::min<std::size_t>(p.max_messages, options_.limits.receive_batch_max);
-            reply(client, request_id, {}, state_.peek(p.channel, max), out_, false);
-          },
-          [&](const GetStats& g) {
-            if (g.kind == broker::Kind::queue) {
-              if (auto s = state_.queue_stats(g.channel)) {
-                reply(client, request_id, {}, *s, out_, false);
-                return;
-              }
-            } else if (auto s = state_.store_stats(g.channel)) {
-              reply(client, request_id, {}, *s, out_, false);
-              return;
-            }
-            reply(client, request_id, Status(Code::not_found, "no channel '" + g.channel + "'"), {}, out_, false);
-          },
-          [&](const ListChannels& l) {
-            if (!l.pattern.empty()) {
-              if (Status s = broker::validate_pattern(l.pattern); !s.ok()) {
-                reply(client, request_id, s, {}, out_, false);
-                return;
-              }
-            }
-            auto wanted = [&](const std::string& name) { return l.pattern.empty() || broker::matches(l.pattern, name); };
-            std::vector<ChannelInfo> list;
-            for (const std::string& name : state_.channels(broker::Kind::queue)) {
-              if (!wanted(name)) continue;
-              const broker::QueueStats s = *state_.queue_stats(name);
-              list.push_back({"queues", name, s.ready + s.delayed, s.in_flight, s.sent, 0});
-            }
-            for (const std::string& name : state_.channels(broker::Kind::store)) {
-              if (!wanted(name)) continue;
-              const broker::StoreStats s = *state_.store_stats(name);
-              std::uint64_t subs = 0;
-              for (const auto& [key, sub] : store_subs_) subs += sub.channel == name ? 1 : 0;
-              list.push_back({"events_store", name, s.count, 0, s.published, subs});
-            }
-            for (const auto& [name, count] : event_counts_) {
-              if (wanted(name)) list.push_back({"events", name, 0, 0, count, 0});
-            }
-            reply(client, request_id, {}, std::move(list), out_, false);
-          },
-          [&](const auto&) { SLUICE_ASSERT(false, "on_read got a request that is not a read"); },
-      },
-      body);
 }
 
 }  // namespace sluice::node

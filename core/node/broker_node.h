@@ -52,6 +52,12 @@ struct BrokerOptions {
   // left, or whose nodes all restarted, goes on from there.
   Duration store_group_commit_interval = Duration::seconds(1);
   Duration admin_timeout = Duration::seconds(10);    // a ClusterAdmin not done by then answers timeout
+  // Reads (peek, stats, channel lists) are linearizable: served once this
+  // node has applied the leader's read index. A read with no read index by
+  // read_timeout answers unavailable; a node asks again every read_retry.
+  Duration read_timeout = Duration::seconds(2);
+  Duration read_retry = Duration::millis(200);
+  std::size_t pending_reads_max = 100'000;           // per node
   std::size_t subscriber_batch_max = 256;            // store messages pushed per subscription per output
   std::size_t subscriptions_max = 100'000;           // per node, all kinds
   std::size_t parked_receives_max = 100'000;
@@ -114,6 +120,19 @@ class BrokerNode {
     bool attempting = false;
     Timestamp retry_at;
     std::uint32_t attempts = 0;
+  };
+  struct PendingRead {
+    NodeId client;
+    std::uint64_t request_id = 0;
+    RequestBody body;
+    Timestamp deadline;
+    std::optional<Timestamp> asked_at;  // unset: ask (again) at the next tick
+    std::optional<LogIndex> index;      // the read index, once known
+  };
+  struct PeerRead {  // the leader's ReadIndex for a follower
+    NodeId peer;
+    std::uint64_t ask_id = 0;
+    Timestamp asked_at;
   };
   struct StoreSub {
     std::string channel;
@@ -183,8 +202,16 @@ class BrokerNode {
   void compact();
   void apply(const LogEntry& entry, Output<Message>& out);
 
-  // Reads.
-  void on_read(NodeId client, std::uint64_t request_id, const RequestBody& body);
+  // Reads (broker_reads.cc).
+  void on_read(NodeId client, std::uint64_t request_id, RequestBody body);
+  Status check_read(const RequestBody& body) const;
+  void ask_read_index(std::uint64_t read_id, PendingRead& read);
+  void on_read_index_ask(NodeId peer, const ReadIndexAsk& ask);
+  void on_read_index_answer(const ReadIndexAnswer& answer);
+  void on_read_states(const std::vector<raft::ReadState>& states);
+  void serve_reads();
+  void tick_reads();
+  void serve_read(NodeId client, std::uint64_t request_id, const RequestBody& body);
 
   // Membership and leadership (broker_admin.cc): one ClusterAdmin at a time,
   // answered once done (checked on every tick) or at its deadline.
@@ -243,6 +270,9 @@ class BrokerNode {
   std::map<std::uint64_t, Forwarded> forwards_;    // writes we handed to the leader
   std::uint64_t next_forward_ = 1;
   std::map<std::uint64_t, Parked> parked_;         // receives waiting for a message
+  std::map<std::uint64_t, PendingRead> reads_;     // reads waiting for their read index
+  std::map<std::uint64_t, PeerRead> peer_reads_;   // leader: Raft read ids asked for followers
+  std::uint64_t next_read_ = 1;                    // Raft read ids, ours and followers'
   std::uint64_t next_park_ = 1;
   std::optional<PendingAdmin> admin_;              // the ClusterAdmin under way on this node
   Timestamp internal_next_;                        // no internal proposal before this

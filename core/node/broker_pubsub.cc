@@ -578,6 +578,8 @@ std::string describe(const Message& message) {
           [](const RpcIncoming& r) { return "rpc-in#" + std::to_string(r.rpc_id); },
           [](const Forward& f) { return "forward#" + std::to_string(f.forward_id) + " " + broker::command_name(f.command); },
           [](const ForwardReply& r) { return "forward-reply#" + std::to_string(r.forward_id); },
+          [](const ReadIndexAsk& a) { return "read-index-ask#" + std::to_string(a.ask_id); },
+          [](const ReadIndexAnswer& a) { return "read-index-answer#" + std::to_string(a.ask_id); },
           [](const EventFanout& f) { return "fanout " + f.event.channel; },
           [](const Registry& r) { return "registry g" + std::to_string(r.generation); },
           [](const RpcForward& f) { return "rpc-forward#" + std::to_string(f.rpc_id); },

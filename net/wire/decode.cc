@@ -509,6 +509,12 @@ node::Message get_message(Budget& budget, s::Message::Reader r) {
       return node::StoreGroupPush{get(budget, m.getChannel()), get(budget, m.getGroup()),
                                   get_stored(budget, m.getMessage())};
     }
+    case s::Message::READ_INDEX_ASK: return node::ReadIndexAsk{r.getReadIndexAsk().getAskId()};
+    case s::Message::READ_INDEX_ANSWER: {
+      auto m = r.getReadIndexAnswer();
+      return node::ReadIndexAnswer{m.getAskId(), get_status(budget, m.getStatus()), LogIndex(m.getIndex()),
+                                   NodeId(m.getLeaderHint())};
+    }
     case s::Message::RPC_FORWARD: {
       auto m = r.getRpcForward();
       return node::RpcForward{m.getRpcId(), get(m.getKind()), get_stored(budget, m.getRequest())};

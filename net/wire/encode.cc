@@ -97,9 +97,11 @@ SLUICE_WIRE_FIELDS(node::EventFanout, 2);
 SLUICE_WIRE_FIELDS(node::StoreGroupCursor, 4);
 SLUICE_WIRE_FIELDS(node::Registry, 4);
 SLUICE_WIRE_FIELDS(node::StoreGroupPush, 3);
+SLUICE_WIRE_FIELDS(node::ReadIndexAsk, 1);
+SLUICE_WIRE_FIELDS(node::ReadIndexAnswer, 4);
 SLUICE_WIRE_FIELDS(node::RpcForward, 3);
 SLUICE_WIRE_FIELDS(node::RpcReturn, 3);
-SLUICE_WIRE_ALTERNATIVES(node::Message, 13);
+SLUICE_WIRE_ALTERNATIVES(node::Message, 15);
 
 #undef SLUICE_WIRE_FIELDS
 #undef SLUICE_WIRE_ALTERNATIVES
@@ -670,6 +672,14 @@ void put(s::Message::Builder b, const node::Message& message) {
                    o.setChannel(text(m.channel));
                    o.setGroup(text(m.group));
                    put(o.initMessage(), m.message);
+                 },
+                 [&](const node::ReadIndexAsk& m) { b.initReadIndexAsk().setAskId(m.ask_id); },
+                 [&](const node::ReadIndexAnswer& m) {
+                   auto o = b.initReadIndexAnswer();
+                   o.setAskId(m.ask_id);
+                   put(o.initStatus(), m.status);
+                   o.setIndex(m.index.value());
+                   o.setLeaderHint(m.leader_hint.value());
                  },
                  [&](const node::RpcForward& m) {
                    auto o = b.initRpcForward();

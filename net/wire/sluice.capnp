@@ -77,6 +77,8 @@ struct Message {
     rpcForward @10 :RpcForward;
     rpcReturn @11 :RpcReturn;
     storeGroupPush @12 :StoreGroupPush;
+    readIndexAsk @13 :ReadIndexAsk;
+    readIndexAnswer @14 :ReadIndexAnswer;
   }
 }
 
@@ -644,6 +646,18 @@ struct StoreGroupPush {
   channel @0 :Text;
   group @1 :Text;
   message @2 :StoredMessage;
+}
+
+# A follower asks the leader for a read index before it serves a read.
+struct ReadIndexAsk {
+  askId @0 :UInt64;
+}
+
+struct ReadIndexAnswer {
+  askId @0 :UInt64;
+  status @1 :Status;     # unavailable: not the leader, or not ready for reads yet
+  index @2 :UInt64;      # ok: serve once applied up to here
+  leaderHint @3 :UInt64;
 }
 
 struct RpcForward {

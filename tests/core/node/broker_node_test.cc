@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -84,9 +85,14 @@ class Harness {
     return kNoNode;
   }
 
+  // A node that is down is not ticked, and what is sent to it is lost.
+  void down(NodeId id) { down_.insert(id); }
+  void up(NodeId id) { down_.erase(id); }
+
   void tick(Duration step = Duration::millis(10)) {
     now_ = now_ + step;
     for (auto& [id, slot] : slots_) {
+      if (down_.contains(id)) continue;
       slot.node->tick(now_);
       drive(*slot.node, *slot.env);
     }
@@ -169,6 +175,7 @@ class Harness {
       } else if (!wire_.empty()) {
         Envelope<Message> e = std::move(wire_.front());
         wire_.pop_front();
+        if (down_.contains(e.to) || down_.contains(e.from)) continue;
         if (auto it = slots_.find(e.to); it != slots_.end()) {
           it->second.node->step(e.from, std::move(e.message), now_);
           drive(*it->second.node, *it->second.env);
@@ -184,6 +191,7 @@ class Harness {
 
   std::uint64_t compact_every_;
   raft::VoterSet voters_;
+  std::set<NodeId> down_;
   std::map<NodeId, Slot> slots_;
   std::deque<Envelope<Message>> wire_;
   std::deque<std::function<void()>> completions_;
@@ -241,6 +249,41 @@ TEST(BrokerNode, AFollowerForwardsAWriteAndRelaysTheAnswer) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].message.body, "one");
   EXPECT_EQ(got[0].receive_count, 1u);
+}
+
+// Reads go through ReadIndex: a follower's read waits until it has applied
+// what the leader had committed when the read began.
+TEST(BrokerNode, AFollowerReadSeesEveryWriteAcknowledgedBeforeIt) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId follower = follower_of(leader, 3);
+  h.down(follower);  // it misses the writes: its state is behind
+  for (int i = 1; i <= 3; ++i) {
+    const ClientReply w = h.call(kAlice, leader, Write{broker::StorePublish{msg("log", "m" + std::to_string(i)), {}}, {}});
+    ASSERT_TRUE(w.status.ok()) << w.status.to_string();
+  }
+  h.up(follower);
+  // Asked before it has heard from the leader again, the follower must not
+  // answer from its stale state (which has no channel 'log' at all).
+  const ClientReply r = h.call(kBob, follower, GetStats{broker::Kind::store, "log"});
+  ASSERT_TRUE(r.status.ok()) << r.status.to_string();
+  EXPECT_EQ(std::get<broker::StoreStats>(r.body).last_seq, 3u);
+}
+
+TEST(BrokerNode, AReadWithNoLeaderAnswersUnavailableAfterTheReadTimeout) {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  const NodeId follower = follower_of(leader, 3);
+  for (int i = 1; i <= 3; ++i) {
+    if (NodeId(i) != follower) h.down(NodeId(i));
+  }
+  const Timestamp asked = h.now();
+  const ClientReply r = h.call(kBob, follower, ListChannels{});
+  EXPECT_EQ(r.status.code(), Code::unavailable);
+  EXPECT_EQ(r.status.message(), "no leader confirmed a read point within 2.000s; try again");
+  EXPECT_GE(h.now() - asked, Duration::seconds(2));
+  // Bad input is still refused at once.
+  EXPECT_EQ(h.call(kBob, follower, Peek{"bad..name", 1}).status.code(), Code::invalid_argument);
 }
 
 TEST(BrokerNode, AReceiveWithAWaitIsParkedUntilAMessageArrives) {

@@ -64,6 +64,8 @@ SLUICE_TEST_EQ(ForwardReply, m.forward_id, m.status, m.reply, m.leader_hint)
 SLUICE_TEST_EQ(EventFanout, m.event, m.groups)
 SLUICE_TEST_EQ(Registry, m.generation, m.event_groups, m.responders, m.store_groups)
 SLUICE_TEST_EQ(StoreGroupPush, m.channel, m.group, m.message)
+SLUICE_TEST_EQ(ReadIndexAsk, m.ask_id)
+SLUICE_TEST_EQ(ReadIndexAnswer, m.ask_id, m.status, m.index, m.leader_hint)
 SLUICE_TEST_EQ(RpcForward, m.rpc_id, m.kind, m.request)
 SLUICE_TEST_EQ(RpcReturn, m.rpc_id, m.status, m.answer)
 }  // namespace sluice::node

@@ -302,7 +302,10 @@ inline rc::Gen<node::Message> gen_node_message() {
                           g::set(&RpcReturn::answer, gen_rpc_answer())),
       g::build<StoreGroupPush>(g::set(&StoreGroupPush::channel, gen_bytes()),
                                g::set(&StoreGroupPush::group, gen_bytes()),
-                               g::set(&StoreGroupPush::message, gen_stored())));
+                               g::set(&StoreGroupPush::message, gen_stored())),
+      g::build<ReadIndexAsk>(g::set(&ReadIndexAsk::ask_id)),
+      g::build<ReadIndexAnswer>(g::set(&ReadIndexAnswer::ask_id), g::set(&ReadIndexAnswer::status),
+                                g::set(&ReadIndexAnswer::index), g::set(&ReadIndexAnswer::leader_hint)));
 }
 
 inline rc::Gen<Envelope<node::Message>> gen_envelope() {
