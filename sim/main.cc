@@ -52,6 +52,8 @@ Options:
                          workload (how seeds ran before they existed)
   --no-data-loss         broker: no wiped or corrupt disks, so no servers
                          replaced (how seeds ran before data loss was on)
+  --no-reads             broker: no readers of events store stats (how
+                         seeds ran before reads were checked)
   --check-determinism    run every seed twice and compare trace hashes
   --verbose              print the full report of every run in a swarm
   --help                 this text
@@ -137,6 +139,8 @@ Args parse(int argc, char** argv) {
       a.spec.store_groups = false;
     } else if (flag == "--no-data-loss") {
       a.spec.data_loss = false;
+    } else if (flag == "--no-reads") {
+      a.spec.reads = false;
     } else if (flag == "--check-determinism") {
       a.check_determinism = true;
     } else if (flag == "--verbose") {

@@ -43,6 +43,10 @@ struct RunSpec {
   // replacement of such a server under a new id. Off replays the runs of
   // before the broker swarm had data loss (older regression seeds).
   bool data_loss = true;
+  // broker: clients that read events store stats from any node and check
+  // that each read saw every publish acknowledged before it began. Off
+  // replays the runs of before they existed (older regression seeds).
+  bool reads = true;
   Protocol protocol = Protocol::raft;
   std::string trace_path;  // empty: no trace file
   std::string history_path;  // raft: write the client history as JSON lines

@@ -46,6 +46,11 @@ struct Workload::History {
   std::vector<Delivery> deliveries;
   std::map<std::uint64_t, std::size_t> by_receipt;
   std::map<std::string, Publish> publishes;  // by body
+  // Per events store channel: the highest sequence acknowledged to a
+  // publisher or seen by a completed read. A read that begins later must
+  // see at least that much (reads are linearizable).
+  std::map<std::string, std::uint64_t> store_floor;
+  std::uint64_t reads = 0;  // answered
   std::vector<StoreStream*> streams;
   // Events store groups: every message any member got, by channel. A group
   // promises one member per message while its serving node stands; around a

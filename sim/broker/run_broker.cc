@@ -106,7 +106,8 @@ void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig
   wo.producers = wo.consumers = wo.store_subscribers = wo.event_subscribers = 2 * scale;
   wo.store_group_members = options.store_groups ? 2 * scale : 0;
   wo.publishers = wo.event_publishers = wo.rpc_callers = wo.rpc_responders = scale;
-  if (scale == 0) wo = brokersim::WorkloadOptions{0, 0, 0, 0, 0, 0, 0, 0, 0};
+  wo.readers = options.reads ? scale : 0;
+  if (scale == 0) wo = brokersim::WorkloadOptions{0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   brokersim::Workload workload(&cluster, rng.fork(), wo);
   workload_ptr = &workload;
   // Client connections behave as TCP does: no loss, duplication or

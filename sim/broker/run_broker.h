@@ -17,6 +17,7 @@ struct BrokerRunOptions {
   std::optional<int> clients;  // 0: no clients
   bool store_groups = true;    // events store group members in the workload
   bool data_loss = true;       // wiped and corrupt disks, and servers replaced
+  bool reads = true;           // readers of events store stats in the workload
 };
 
 void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig faults, Scheduler& scheduler,

@@ -344,6 +344,7 @@ struct Publisher final : Workload::Client {
               if (r.status.ok()) {
                 rec.outcome = Outcome::acked;
                 rec.seq = std::get<broker::Published>(std::get<broker::Reply>(r.body)).seq;
+                h().store_floor[rec.channel] = std::max(h().store_floor[rec.channel], rec.seq);
                 h().acknowledged++;
               } else {
                 rec.outcome = Outcome::unknown;
@@ -354,6 +355,37 @@ struct Publisher final : Workload::Client {
               h().publishes[body].outcome = Outcome::unknown;
               think([this] { next(); });
             });
+  }
+};
+
+// Reads a store channel's stats from whichever node it is connected to. A
+// read must see every publish acknowledged before it began, and all that a
+// read completed before it began saw.
+struct Reader final : Workload::Client {
+  using Client::Client;
+  void start() override { think([this] { next(); }); }
+  void next() {
+    if (!writing()) return;
+    const std::string channel = pick(rng, kStores);
+    const std::uint64_t floor = h().store_floor[channel];
+    request(node::GetStats{broker::Kind::store, channel},
+            [this, channel, floor](const ClientReply& r) {
+              const auto* stats = std::get_if<broker::StoreStats>(&r.body);
+              const std::uint64_t last = r.status.ok() && stats != nullptr ? stats->last_seq : 0;
+              if (r.status.ok() || r.status.code() == Code::not_found) {
+                h().reads++;
+                if (last < floor) {
+                  h().fail("a read of " + channel + " stats at node " + to_string(node) + " saw last seq " +
+                           std::to_string(last) + ", but seq " + std::to_string(floor) +
+                           " was acknowledged or read before it began");
+                }
+                h().store_floor[channel] = std::max(h().store_floor[channel], last);
+              } else {
+                h().fail("a read of " + channel + " stats failed: " + r.status.to_string());
+              }
+              think([this] { next(); });
+            },
+            [this] { think([this] { next(); }); });
   }
 };
 
@@ -655,6 +687,7 @@ Workload::Workload(Cluster* cluster, Rng rng, WorkloadOptions options)
   add.operator()<EventSubscriber>(options.event_subscribers);
   add.operator()<RpcResponder>(options.rpc_responders);
   add.operator()<RpcCaller>(options.rpc_callers);
+  add.operator()<Reader>(options.readers);
 }
 
 Workload::~Workload() = default;

@@ -36,6 +36,7 @@ struct WorkloadOptions {
   int event_subscribers = 2;
   int rpc_callers = 1;
   int rpc_responders = 1;
+  int readers = 1;            // events store stats, from whichever node
   Duration think_max = Duration::millis(50);
   Duration attempt_timeout = Duration::millis(500);
   Duration give_up = Duration::seconds(4);
