@@ -1,7 +1,8 @@
 // The broker's limits: every request is checked against them, and one over a
-// limit gets invalid_argument naming the limit. All are configuration
-// (sluiced flags and YAML map onto this struct); the defaults are documented
-// in docs/broker.md and are what a user gets without configuring anything.
+// limit gets invalid_argument naming the limit. All but the id lengths are
+// sluiced settings (net/server/limit_settings.cc maps flags, SLUICE_*
+// variables and YAML keys onto this struct); the defaults are documented in
+// docs/broker.md and are what a user gets without configuring anything.
 #pragma once
 
 #include <cstddef>

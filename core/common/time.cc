@@ -37,6 +37,8 @@ bool parse_duration(const std::string& text, Duration* out) {
   else if (unit == "us") scale = 1'000;
   else if (unit == "ns") scale = 1;
   else if (unit == "m") scale = 60'000'000'000;
+  else if (unit == "h") scale = 3'600'000'000'000;
+  else if (unit == "d") scale = 86'400'000'000'000;
   else return false;
   if (value > INT64_MAX / scale) return false;
   out->ns = value * scale;

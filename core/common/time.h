@@ -41,7 +41,8 @@ struct Timestamp {
 // "1.250s", "15ms", "800us": for reports and traces.
 std::string format_duration(Duration d);
 
-// Parses "500ms", "30s", "2m", "1500us", "250ns" or a plain number of seconds.
+// Parses "500ms", "30s", "2m", "12h", "7d", "1500us", "250ns" or a plain number
+// of seconds.
 // Returns false on anything else.
 bool parse_duration(const std::string& text, Duration* out);
 

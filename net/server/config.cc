@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "net/server/limit_settings.h"
 #include "net/server/node_host.h"
 
 namespace sluice::net {
@@ -65,6 +66,20 @@ const Setting* find_setting(const std::string& key) {
     if (key == s.key) return &s;
   }
   return nullptr;
+}
+
+const LimitSetting* find_limit(const std::string& key) {
+  for (const LimitSetting& s : limit_settings()) {
+    if (key == s.key) return &s;
+  }
+  return nullptr;
+}
+
+// Every setting's flag (without dashes) and environment variable, limits too.
+template <class F>
+void for_each_key(F f) {
+  for (const Setting& s : kSettings) f(s.key, s.env);
+  for (const LimitSetting& s : limit_settings()) f(s.key, s.env);
 }
 
 std::string trim(std::string s) {
@@ -182,7 +197,7 @@ Status read_yaml(const std::string& path, Values& values) {
       std::string key = item.first.as<std::string>();
       std::replace(key.begin(), key.end(), '_', '-');
       const std::string source = path + ": " + key;
-      if (find_setting(key) == nullptr) {
+      if (find_setting(key) == nullptr && find_limit(key) == nullptr) {
         return Status(Code::invalid_argument, "config file " + path + ": unknown setting '" + key + "'");
       }
       const YAML::Node& node = item.second;
@@ -221,6 +236,25 @@ po::options_description flag_options() {
     if (std::string_view(s.key) == "join") value->implicit_value("true");  // a flag alone: --join
     desc.add_options()(s.key, value, (std::string(s.help) + "; " + s.env).c_str());
   }
+  return desc;
+}
+
+po::options_description limit_options() {
+  static const char* const kPlaceholder[] = {"N", "BYTES", "DURATION"};
+  po::options_description desc("Broker limits (a request over one gets a clear error; \"replicated\": the leader's value holds cluster-wide)");
+  const broker::Limits defaults;
+  for (const LimitSetting& s : limit_settings()) {
+    auto value = po::value<std::string>()->value_name(kPlaceholder[static_cast<int>(s.unit)]);
+    const std::string help = std::string(s.help) + " (default " + format_limit(s, s.get(defaults)) +
+                             (is_replicated(s) ? ", replicated" : "") + "); " + s.env;
+    desc.add_options()(s.key, value, help.c_str());
+  }
+  return desc;
+}
+
+po::options_description all_options() {
+  po::options_description desc;
+  desc.add(flag_options()).add(limit_options());
   return desc;
 }
 
@@ -313,7 +347,14 @@ Status resolve(const Values& values, const std::string& hostname, ServerConfig& 
   if (const Value* v = get("shutdown-timeout")) {
     check(parse_positive_duration(*v, Duration::seconds(3600), &c.shutdown_timeout));
   }
+  for (const LimitSetting& l : limit_settings()) {
+    const Value* v = get(l.key);
+    if (v == nullptr) continue;
+    auto value = parse_limit(l, trim(v->text), v->source);
+    if (value.ok()) l.set(c.limits, *value); else check(value.status());
+  }
   if (!s.ok()) return s;
+  if (Status l = check_limits(c.limits); !l.ok()) return l;
   if (Status p = resolve_peers(values, hostname, c); !p.ok()) return p;
   if (c.heartbeat_ticks * 2 >= c.election_ticks) {
     return Status(Code::invalid_argument, "heartbeat-ticks (" + std::to_string(c.heartbeat_ticks) +
@@ -342,7 +383,7 @@ std::string config_help() {
          "With no options it runs a single node with data in ./data, clients on port "
       << kDefaultClientPort << ", peers on " << kDefaultPeerPort << ", HTTP on " << kDefaultHttpPort
       << ".\nPrecedence: flags > SLUICE_* environment > YAML file (--config) > defaults.\n\n"
-      << flag_options()
+      << all_options()
       << "\nExit codes: 0 clean shutdown, 1 runtime failure (a failed write poisoned the node),\n"
          "2 bad flags or configuration, 3 the data directory could not be opened,\n"
          "4 a port could not be bound.\n";
@@ -358,7 +399,7 @@ ConfigOutcome load_config(const ConfigInputs& inputs) {
   };
   po::variables_map flags;
   try {
-    po::store(po::command_line_parser(inputs.args).options(flag_options()).run(), flags);
+    po::store(po::command_line_parser(inputs.args).options(all_options()).run(), flags);
   } catch (const po::error& e) {
     return fail(std::string(e.what()) + " (see --help)");
   }
@@ -383,13 +424,13 @@ ConfigOutcome load_config(const ConfigInputs& inputs) {
   if (!config_file.empty()) {
     if (Status s = read_yaml(config_file, values); !s.ok()) return fail(s.message());
   }
-  for (const Setting& s : kSettings) {
-    const char* env = inputs.getenv ? inputs.getenv(s.env) : nullptr;
-    if (env != nullptr && *env != '\0') values[s.key] = Value{env, s.env};
-  }
-  for (const Setting& s : kSettings) {
-    if (flags.count(s.key)) values[s.key] = Value{flags[s.key].as<std::string>(), std::string("--") + s.key};
-  }
+  for_each_key([&](const char* key, const char* env_name) {
+    const char* env = inputs.getenv ? inputs.getenv(env_name) : nullptr;
+    if (env != nullptr && *env != '\0') values[key] = Value{env, env_name};
+  });
+  for_each_key([&](const char* key, const char*) {
+    if (flags.count(key)) values[key] = Value{flags[key].as<std::string>(), std::string("--") + key};
+  });
   outcome.config.config_file = config_file;
   if (Status s = resolve(values, inputs.hostname, outcome.config); !s.ok()) return fail(s.message());
   return outcome;

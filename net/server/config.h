@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/broker/limits.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/common/types.h"
@@ -53,6 +54,8 @@ struct ServerConfig {
   // InstallSnapshot instead of the log.
   std::uint64_t snapshot_every = 10'000;
   Duration shutdown_timeout = Duration::seconds(10);  // transfer + drain, each
+  // The broker's limits (limit_settings.h has their flags and ranges).
+  broker::Limits limits;
   std::string config_file;  // where the YAML came from, if any
 };
 

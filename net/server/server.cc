@@ -49,6 +49,7 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   options.broker.raft.election_ticks = config.election_ticks;
   options.broker.raft.heartbeat_ticks = config.heartbeat_ticks;
   options.broker.compact_every = config.snapshot_every;
+  options.broker.limits = config.limits;
   // A joining node bootstraps nothing: the leader that adds it brings the
   // configuration (Raft never campaigns without one).
   if (!config.join) options.voters = voters_of(config);
@@ -87,6 +88,12 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   server->host_->on_storage_round([s](const StorageRound& round) { s->node_metrics_->on_storage_round(round); });
   http::GatewayOptions gateway_options;
   gateway_options.rest.limits = options.broker.limits;
+  // A JSON request carries a body as text or base64 (4/3 of it), and a send
+  // batch several: room for two of the largest messages at least.
+  gateway_options.rest.body_bytes_max =
+      std::max(gateway_options.rest.body_bytes_max,
+               2 * (options.broker.limits.body_bytes_max * 4 / 3 + options.broker.limits.metadata_bytes_max) +
+                   (64 << 10));
   server->gateway_ = std::make_unique<http::HttpGateway>(
       loop, *server->host_, gateway_options, [s] { return s->registry_.render(); }, [s] { return s->health(); });
   if (Status st = server->gateway_->start(config.bind, config.http_port); !st.ok()) {

@@ -58,11 +58,15 @@ TEST(Duration, ParsesUnits) {
   EXPECT_EQ(d, Duration::seconds(7));
   ASSERT_TRUE(parse_duration("1500us", &d));
   EXPECT_EQ(d, Duration::micros(1500));
+  ASSERT_TRUE(parse_duration("12h", &d));
+  EXPECT_EQ(d, Duration::seconds(12 * 3600));
+  ASSERT_TRUE(parse_duration("7d", &d));
+  EXPECT_EQ(d, Duration::seconds(7 * 24 * 3600));
 }
 
 TEST(Duration, RejectsGarbage) {
   Duration d;
-  for (const char* bad : {"", "ms", "5 s", "5h", "-5s", "1.5s", "99999999999999999999s", "5msx"}) {
+  for (const char* bad : {"", "ms", "5 s", "5w", "5H", "200000d", "-5s", "1.5s", "99999999999999999999s", "5msx"}) {
     EXPECT_FALSE(parse_duration(bad, &d)) << bad;
   }
 }

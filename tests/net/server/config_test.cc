@@ -3,6 +3,7 @@
 // peers for a StatefulSet; and errors that name the setting at fault.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 
 #include "net/server/config.h"
@@ -145,6 +146,81 @@ TEST(Config, JoinIsAFlagAloneOrAValueAndNeedsTheMembersAddresses) {
   const ConfigOutcome bad = load({"--join=maybe", "--peers", members});
   EXPECT_EQ(bad.kind, ConfigOutcome::Kind::error);
   EXPECT_NE(bad.text.find("--join"), std::string::npos) << bad.text;
+}
+
+TEST(Config, BrokerLimitsDefaultToTheDocumentedValues) {
+  const ConfigOutcome out = load({});
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::run) << out.text;
+  EXPECT_EQ(out.config.limits.body_bytes_max, 1u << 20);
+  EXPECT_EQ(out.config.limits.visibility_default, Duration::seconds(30));
+  EXPECT_EQ(out.config.limits.store_retention.bytes_max, 1ull << 30);
+  EXPECT_EQ(out.config.limits.dedup_window, Duration::seconds(120));
+  // --help shows each default as the code has it.
+  std::string help;  // without the line wrapping
+  for (char c : load({"--help"}).text) {
+    if (!std::isspace(static_cast<unsigned char>(c))) help += c;
+    else if (!help.empty() && help.back() != ' ') help += ' ';
+  }
+  EXPECT_NE(help.find("--body-bytes-max BYTES"), std::string::npos) << help;
+  EXPECT_NE(help.find("largest message body (default 1MiB); SLUICE_BODY_BYTES_MAX"), std::string::npos) << help;
+  EXPECT_NE(help.find("(default 12h); SLUICE_VISIBILITY_MAX"), std::string::npos) << help;
+  EXPECT_NE(help.find("(default 7d); SLUICE_DELAY_MAX"), std::string::npos) << help;
+  EXPECT_NE(help.find("(default 2m, replicated); SLUICE_DEDUP_WINDOW"), std::string::npos) << help;
+  EXPECT_NE(help.find("(default 0, replicated); SLUICE_STORE_RETENTION_AGE"), std::string::npos) << help;
+}
+
+TEST(Config, BrokerLimitsComeFromFlagsTheEnvironmentOrTheFileWithUnits) {
+  testing::TempDir dir("sluice-config");
+  const std::string file = dir.sub("sluice.yaml");
+  std::ofstream(file) << "body_bytes_max: 64KiB\nvisibility-default: 2m\nstore-retention-count: 5000\n"
+                         "delay-max: 1d\n";
+  Env env;
+  env.vars["SLUICE_VISIBILITY_DEFAULT"] = "45s";
+  env.vars["SLUICE_SEND_BATCH_MAX"] = "50";
+  const ConfigOutcome out = load({"--config", file, "--send-batch-max", "20", "--dedup-window=1h"}, env);
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::run) << out.text;
+  const broker::Limits& l = out.config.limits;
+  EXPECT_EQ(l.body_bytes_max, 64u << 10) << "only the file sets it";
+  EXPECT_EQ(l.visibility_default, Duration::seconds(45)) << "the environment beats the file";
+  EXPECT_EQ(l.send_batch_max, 20u) << "a flag beats both";
+  EXPECT_EQ(l.dedup_window, Duration::seconds(3600));
+  EXPECT_EQ(l.delay_max, Duration::seconds(24 * 3600));
+  EXPECT_EQ(l.store_retention.count_max, 5000u);
+  EXPECT_EQ(l.store_retention.bytes_max, 1ull << 30) << "the other retention bounds keep their defaults";
+  EXPECT_EQ(l.metadata_bytes_max, 16u << 10) << "untouched limits keep their defaults";
+  const ConfigOutcome zero = load({"--store-retention-bytes", "0", "--dedup-window", "0"});
+  ASSERT_EQ(zero.kind, ConfigOutcome::Kind::run) << zero.text;
+  EXPECT_EQ(zero.config.limits.store_retention.bytes_max, 0u) << "0: no bound";
+  EXPECT_EQ(zero.config.limits.dedup_window, Duration{});
+}
+
+TEST(Config, ABrokerLimitOutOfRangeOrInTheWrongUnitIsRefusedNamingIt) {
+  auto error = [](std::vector<std::string> args, const Env& env = {}) {
+    const ConfigOutcome out = load(std::move(args), env);
+    EXPECT_EQ(out.kind, ConfigOutcome::Kind::error) << out.text;
+    return out.text;
+  };
+  EXPECT_EQ(error({"--body-bytes-max", "lots"}),
+            "--body-bytes-max: 'lots' is not a size (1048576, 64KiB, 1MiB, 1GiB) from 1 to 8MiB");
+  EXPECT_EQ(error({"--body-bytes-max", "9MiB"}), "--body-bytes-max: '9MiB' is not a value from 1 to 8MiB");
+  EXPECT_EQ(error({"--body-bytes-max", "1MB"}),
+            "--body-bytes-max: '1MB' is not a size (1048576, 64KiB, 1MiB, 1GiB) from 1 to 8MiB");
+  EXPECT_EQ(error({"--send-batch-max", "0"}), "--send-batch-max: '0' is not a whole number from 1 to 10000");
+  EXPECT_EQ(error({"--send-batch-max", "10k"}), "--send-batch-max: '10k' is not a whole number from 1 to 10000");
+  EXPECT_EQ(error({}, Env{{{"SLUICE_WAIT_MAX", "1.5s"}}}),
+            "SLUICE_WAIT_MAX: '1.5s' is not a duration (500ms, 30s, 2m, 12h, 7d) from 1ms to 1h");
+  EXPECT_EQ(error({"--wait-max", "2h"}), "--wait-max: '2h' is not a value from 1ms to 1h");
+  EXPECT_EQ(error({"--receive-count-max", "99999999999999999999999"}),
+            "--receive-count-max: '99999999999999999999999' is not a whole number from 1 to 1000000");
+  // Limits that only make sense together.
+  EXPECT_EQ(error({"--visibility-default", "2h", "--visibility-max", "1h"}),
+            "visibility-default (7200.000s) is over visibility-max (3600.000s)");
+  EXPECT_NE(error({"--body-bytes-max", "8MiB"}).find("over the 8 MiB a message may take"), std::string::npos)
+      << "body, metadata and tags together";
+  testing::TempDir dir("sluice-config");
+  const std::string file = dir.sub("sluice.yaml");
+  std::ofstream(file) << "tags-max: many\n";
+  EXPECT_NE(error({"--config", file}).find(file + ": tags-max: 'many' is not a whole number"), std::string::npos);
 }
 
 TEST(Config, HelpAndVersionAreNotErrors) {

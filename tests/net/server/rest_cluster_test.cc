@@ -291,5 +291,33 @@ TEST_F(RestCluster, BadInputGetsAJsonErrorAndTheNodeKeepsServing) {
   EXPECT_EQ(peek["messages"][0].value("body", ""), "fine");
 }
 
+// The broker's limits are sluiced configuration: a node started with
+// smaller ones refuses what is over them, naming the limit, and takes the rest.
+TEST(RestLimits, ANodeStartedWithSmallerLimitsRefusesWhatIsOverThem) {
+  TempDir dir("sluice-rest-limits");
+  ProcessCluster cluster(SLUICED_BINARY, 1, dir.path(), {"--body-bytes-max", "1KiB", "--send-batch-max", "2"});
+  ASSERT_GE(cluster.wait_leader(), 0) << "no leader within the bound";
+  const std::uint16_t port = cluster.node(0).http_port;
+  const auto big = http_ok(port, "POST", "/v1/store/audit", json{{"body", std::string(1025, 'x')}}.dump());
+  EXPECT_EQ(big.status, 400) << big.body;
+  EXPECT_NE(big.body.find("body is 1025 bytes; the limit is 1024"), std::string::npos) << big.body;
+  const json three = {{"messages", json::array({{{"body", "a"}}, {{"body", "b"}}, {{"body", "c"}}})}};
+  const auto batch = http_ok(port, "POST", "/v1/queues/jobs/send", three.dump());
+  EXPECT_EQ(batch.status, 400) << batch.body;
+  EXPECT_NE(batch.body.find("the limit is 2"), std::string::npos) << batch.body;
+  // Nothing of either was stored, and what fits is taken.
+  const auto fits = http_ok(port, "POST", "/v1/store/audit", json{{"body", std::string(1024, 'x')}}.dump());
+  ASSERT_EQ(fits.status, 200) << fits.body;
+  EXPECT_EQ(json::parse(fits.body).value("seq", 0), 1) << "the refused publish took no sequence";
+  const json two = {{"messages", json::array({{{"body", "d"}}, {{"body", "e"}}})}};
+  ASSERT_EQ(http_ok(port, "POST", "/v1/queues/jobs/send", two.dump()).status, 200);
+  const auto peek = http_ok(port, "GET", "/v1/queues/jobs/peek?max=5");
+  ASSERT_EQ(peek.status, 200) << peek.body;
+  const json peeked = json::parse(peek.body);
+  ASSERT_EQ(peeked["messages"].size(), 2u) << peek.body;
+  EXPECT_EQ(peeked["messages"][0].value("body", ""), "d");
+  EXPECT_EQ(peeked["messages"][1].value("body", ""), "e");
+}
+
 }  // namespace
 }  // namespace sluice::net
