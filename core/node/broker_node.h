@@ -138,6 +138,11 @@ class BrokerNode {
     std::string channel;
     std::string group;
     std::uint64_t next_seq = 1;  // no group: this subscriber's cursor
+    // Start by time: nothing stamped before this is delivered. The start
+    // sequence is only where to look from: this node's applied state may
+    // lag, and T may lie ahead, so messages before T can still come.
+    // Stamps never go back along a channel, so once one passes, all do.
+    std::optional<Timestamp> not_before;
   };
   // An events store group with members here, or lately. One node serves a
   // group at a time (store_group_server()); the others keep their cursor

@@ -67,7 +67,10 @@ void BrokerNode::subscribe_store(NodeId client, std::uint64_t request_id, const 
     case StartFrom::time: start = state_.store_seq_at(s.channel, s.start.time); break;
     case StartFrom::time_delta: start = state_.store_seq_at(s.channel, now_ - s.start.delta); break;
   }
-  store_subs_[key] = StoreSub{s.channel, s.group, start};
+  std::optional<Timestamp> not_before;
+  if (s.start.from == StartFrom::time) not_before = s.start.time;
+  if (s.start.from == StartFrom::time_delta) not_before = now_ - s.start.delta;
+  store_subs_[key] = StoreSub{s.channel, s.group, start, s.group.empty() ? not_before : std::nullopt};
   if (!s.group.empty()) {
     // A member joins its group's stream where the group stands (as peers
     // advertise it, or as last committed); the start option only places a
@@ -96,8 +99,15 @@ void BrokerNode::push_store(Output<Message>& out) {
     if (!sub.group.empty()) continue;
     const auto messages = state_.read_store(sub.channel, sub.next_seq, batch);
     for (const StoredMessage& m : messages) {
-      deliver(key, m);
       sub.next_seq = m.seq + 1;
+      if (sub.not_before) {
+        if (m.timestamp < *sub.not_before) {
+          CODE_PROBE(options_.raft.hooks, true, broker_store_time_start_skipped);
+          continue;
+        }
+        sub.not_before.reset();
+      }
+      deliver(key, m);
     }
     if (messages.size() == batch) store_backlog_ = true;
   }

@@ -156,6 +156,24 @@ TEST_F(StoreStarts, ANewOnlySubscriberGetsWhatIsPublishedAfterIt) {
   EXPECT_EQ(got[0].message.seq, 4u);
 }
 
+// A start by time delivers nothing stamped before it, also when the time
+// lies ahead: what is published before then is skipped, not delivered.
+TEST_F(StoreStarts, AStartByATimeAheadSkipsWhatIsStampedBeforeIt) {
+  const Timestamp ahead = h_.now() + Duration::seconds(1);
+  StoreStart at = start(StartFrom::time);
+  at.time = ahead;
+  EXPECT_TRUE(bodies_from(at).empty());
+  ASSERT_TRUE(h_.call(kAlice, leader_, Write{broker::StorePublish{msg("log", "early"), {}}, {}}).status.ok());
+  while (h_.now() < ahead) h_.tick(Duration::millis(50));
+  ASSERT_TRUE(h_.call(kAlice, leader_, Write{broker::StorePublish{msg("log", "late"), {}}, {}}).status.ok());
+  h_.tick();
+  const auto got = h_.take<StoreDelivery>(kBob);
+  ASSERT_EQ(got.size(), 1u) << "'early' is stamped before the start";
+  EXPECT_EQ(got[0].message.body, "late");
+  EXPECT_EQ(got[0].message.seq, 5u);
+  EXPECT_GE(got[0].message.timestamp, ahead);
+}
+
 TEST(BrokerNode, ARetriedSubscribeIsAnsweredAgainAndAnIdInUseIsRefused) {
   Harness h(1);
   const NodeId leader = h.elect();
