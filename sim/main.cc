@@ -54,6 +54,8 @@ Options:
                          replaced (how seeds ran before data loss was on)
   --no-reads             broker: no readers of events store stats (how
                          seeds ran before reads were checked)
+  --no-time-starts       broker: store subscribers never start by time or
+                         time delta (how seeds ran before they did)
   --check-determinism    run every seed twice and compare trace hashes
   --verbose              print the full report of every run in a swarm
   --help                 this text
@@ -141,6 +143,8 @@ Args parse(int argc, char** argv) {
       a.spec.data_loss = false;
     } else if (flag == "--no-reads") {
       a.spec.reads = false;
+    } else if (flag == "--no-time-starts") {
+      a.spec.time_starts = false;
     } else if (flag == "--check-determinism") {
       a.check_determinism = true;
     } else if (flag == "--verbose") {

@@ -51,6 +51,7 @@ std::string RunSpec::reproduce_command() const {
   if (!store_groups) cmd += " --no-store-groups";
   if (!data_loss) cmd += " --no-data-loss";
   if (!reads) cmd += " --no-reads";
+  if (!time_starts) cmd += " --no-time-starts";
   return cmd;
 }
 
@@ -244,7 +245,7 @@ RunResult run_one(const RunSpec& spec) {
                world.cluster_options, result);
     } else if (spec.protocol == Protocol::broker) {
       BrokerRunOptions options{setup.duration, spec.liveness_bound, setup.profile, spec.clients, spec.store_groups,
-                               spec.data_loss, spec.reads};
+                               spec.data_loss, spec.reads, spec.time_starts};
       run_broker(spec.seed, options, setup.faults, world.scheduler, world.trace, world.network, world.rng, world.hooks,
                  world.cluster_options, result);
     } else {

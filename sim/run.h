@@ -47,6 +47,10 @@ struct RunSpec {
   // that each read saw every publish acknowledged before it began. Off
   // replays the runs of before they existed (older regression seeds).
   bool reads = true;
+  // broker: events store subscribers may start by time and time delta, and
+  // the checker verifies where a start by time began. Off replays the runs
+  // of before (older regression seeds).
+  bool time_starts = true;
   Protocol protocol = Protocol::raft;
   std::string trace_path;  // empty: no trace file
   std::string history_path;  // raft: write the client history as JSON lines

@@ -133,10 +133,12 @@ std::vector<std::string> Workload::check(const broker::BrokerState& final_state)
 
   // ---- Events store
   std::map<std::string, std::map<std::uint64_t, std::string>> logs;  // channel -> seq -> body
+  std::map<std::string, std::map<std::uint64_t, Timestamp>> stamps;   // channel -> seq -> timestamp
   for (const std::string& channel : final_state.channels(broker::Kind::store)) {
     std::set<std::string> bodies;
     for (const auto& m : final_state.read_store(channel, 1, SIZE_MAX)) {
       logs[channel][m.seq] = m.body;
+      stamps[channel][m.seq] = m.timestamp;
       if (!bodies.insert(m.body).second) fail("publish " + m.body + " appears twice in " + channel);
       if (!h.publishes.contains(m.body)) fail("unexpected message " + m.body + " in " + channel);
     }
@@ -151,6 +153,22 @@ std::vector<std::string> Workload::check(const broker::BrokerState& final_state)
   }
   for (const History::StoreStream* stream : h.streams) {
     const auto& log = logs[stream->channel];
+    if (stream->first_by_time && !stream->seen.empty()) {
+      // The log keeps everything here (no retention), from seq 1.
+      const Timestamp t = stream->start.time;
+      std::uint64_t want = 0;
+      for (const auto& [seq, at] : stamps[stream->channel]) {
+        if (at >= t) {
+          want = seq;
+          break;
+        }
+      }
+      if (stream->seen.front().seq != want) {
+        fail("a subscriber of " + stream->channel + " from time " + format_duration(t - Timestamp{}) +
+             " began at seq " + std::to_string(stream->seen.front().seq) + "; the first stamped then or later is " +
+             std::to_string(want));
+      }
+    }
     for (std::size_t i = 0; i < stream->seen.size(); ++i) {
       const broker::StoredMessage& m = stream->seen[i];
       auto it = log.find(m.seq);

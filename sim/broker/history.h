@@ -40,6 +40,10 @@ struct Workload::History {
   struct StoreStream {
     std::string channel;
     std::vector<broker::StoredMessage> seen;  // the accepted stream, over all sessions
+    node::StoreStart start;                   // of its first session
+    // Its first message came from a session that started by time: it must
+    // be the first in the log stamped at or after start.time.
+    bool first_by_time = false;
   };
 
   std::map<std::string, Send> sends;  // by body

@@ -107,6 +107,7 @@ void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig
   wo.store_group_members = options.store_groups ? 2 * scale : 0;
   wo.publishers = wo.event_publishers = wo.rpc_callers = wo.rpc_responders = scale;
   wo.readers = options.reads ? scale : 0;
+  wo.time_starts = options.time_starts;
   if (scale == 0) wo = brokersim::WorkloadOptions{0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   brokersim::Workload workload(&cluster, rng.fork(), wo);
   workload_ptr = &workload;

@@ -18,6 +18,7 @@ struct BrokerRunOptions {
   bool store_groups = true;    // events store group members in the workload
   bool data_loss = true;       // wiped and corrupt disks, and servers replaced
   bool reads = true;           // readers of events store stats in the workload
+  bool time_starts = true;     // events store subscribers starting by time or time delta
 };
 
 void run_broker(std::uint64_t seed, const BrokerRunOptions& options, FaultConfig faults, Scheduler& scheduler,

@@ -44,6 +44,7 @@ struct Workload::Client {
   Cluster& cluster() { return *w->cluster_; }
   Timestamp now() { return cluster().scheduler().now(); }
   History& h() { return *w->history_; }
+  const WorkloadOptions& options() const { return w->options_; }
   bool writing() { return now() < stop; }
   void after(Duration d, std::function<void()> f) { cluster().scheduler().after(d, std::move(f)); }
   void think(std::function<void()> f) {
@@ -396,12 +397,24 @@ struct StoreSubscriber final : Workload::Client {
   StoreSubscriber(Workload* workload, NodeId client) : Client(workload, client) {
     stream.channel = pick(rng, kStores);
     h().streams.push_back(&stream);
-    const auto r = uniform_below(rng, 4);
+    // Without time starts, the draw of before they existed (older seeds).
+    const auto r = uniform_below(rng, options().time_starts ? 6 : 4);
     first_start.from = r == 0 ? node::StartFrom::first
                        : r == 1 ? node::StartFrom::sequence
                        : r == 2 ? node::StartFrom::last
+                       : r == 3 ? node::StartFrom::time
+                       : r == 4 ? node::StartFrom::time_delta
                                 : node::StartFrom::new_only;
     first_start.seq = uniform_between(rng, 1, 5);
+    // A time up to 3 s ahead: the stream starts at the first message stamped
+    // then or later (stamps are the leader's clock; the checker compares
+    // with the final log). A delta far longer than any run or clock fault:
+    // the whole channel, as from the first.
+    if (options().time_starts) {
+      first_start.time = now() + Duration::millis(static_cast<std::int64_t>(uniform_below(rng, 3000)));
+    }
+    first_start.delta = Duration::seconds(1000);
+    stream.start = first_start;
   }
   Workload::History::StoreStream stream;
   node::StoreStart first_start;
@@ -409,6 +422,7 @@ struct StoreSubscriber final : Workload::Client {
   std::uint64_t pending_sub = 0;  // asked for, not yet confirmed
   std::uint64_t next_sub = 1;
   std::uint64_t expect = 0;       // the next sequence this session must deliver; 0: any (first delivery)
+  node::StartFrom session_start = node::StartFrom::new_only;
   std::vector<broker::StoredMessage> early;  // arrived before the subscribe reply
 
   void start() override { subscribe(); }
@@ -422,7 +436,8 @@ struct StoreSubscriber final : Workload::Client {
     if (stream.seen.empty() && draining) start = {node::StartFrom::first, 0, {}, {}};
     if (!stream.seen.empty()) start = {node::StartFrom::sequence, stream.seen.back().seq + 1, {}, {}};
     expect = start.from == node::StartFrom::sequence ? std::max<std::uint64_t>(start.seq, 1) : 0;
-    if (start.from == node::StartFrom::first) expect = 1;
+    if (start.from == node::StartFrom::first || start.from == node::StartFrom::time_delta) expect = 1;
+    session_start = start.from;
     early.clear();
     request(node::SubscribeStore{s, stream.channel, "", start},
             [this, s](const ClientReply& r) {
@@ -447,6 +462,7 @@ struct StoreSubscriber final : Workload::Client {
                std::to_string(expect) + " and got " + std::to_string(m.seq) + " (gap or duplicate)");
     }
     expect = m.seq + 1;
+    if (stream.seen.empty()) stream.first_by_time = session_start == node::StartFrom::time;
     if (!stream.seen.empty() && m.seq <= stream.seen.back().seq) return;  // already counted (reported above)
     stream.seen.push_back(m);
   }

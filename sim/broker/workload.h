@@ -37,6 +37,7 @@ struct WorkloadOptions {
   int rpc_callers = 1;
   int rpc_responders = 1;
   int readers = 1;            // events store stats, from whichever node
+  bool time_starts = true;    // store subscribers may start by time or time delta
   Duration think_max = Duration::millis(50);
   Duration attempt_timeout = Duration::millis(500);
   Duration give_up = Duration::seconds(4);

@@ -17,6 +17,7 @@ TEST(BrokerSim, RegressionSeeds) {
     bool store_groups = false;  // the seeds found before group members joined the workload ran without them
     bool data_loss = false;     // and before disks were wiped or found corrupt
     bool reads = false;         // and before reads were checked
+    bool time_starts = false;   // and before store subscribers started by time
   };
   const std::vector<Regression> regressions = {
       // A reject counted in a queue's totals in memory but never marked
@@ -44,6 +45,7 @@ TEST(BrokerSim, RegressionSeeds) {
     spec.store_groups = reg.store_groups;
     spec.data_loss = reg.data_loss;
     spec.reads = reg.reads;
+    spec.time_starts = reg.time_starts;
     const RunResult r = run_one(spec);
     EXPECT_TRUE(r.ok()) << reg.bug << "\n" << format_report(r, true);
     EXPECT_GT(r.probes.count(reg.scenario), 0u)
