@@ -185,6 +185,12 @@ void PeerTransport::on_connected(Link& link, tcp::socket socket) {
                        link.conn->close("the address answered as another node or cluster");
                        return;
                      }
+                     if (Status s = check_peer(link.peer, hello.storage_id); !s.ok()) {
+                       log_.error("peer.data_lost").u("peer", link.peer.value()).s("address", link.address.text())
+                           .s("error", s.message());
+                       link.conn->close(s.message());
+                       return;
+                     }
                      link.handshaken = true;
                      link.failures = 0;
                      ++stats_.connects;
@@ -209,7 +215,7 @@ void PeerTransport::on_connected(Link& link, tcp::socket socket) {
   };
   link.conn->start(std::move(handlers));
   link.conn->send(wire::encode(wire::Frame(wire::Hello{wire::kProtocolVersion, wire::Role::peer, options_.self,
-                                                        options_.cluster})));
+                                                        options_.cluster, options_.storage_id})));
   flush_pending(link);
 }
 
@@ -317,10 +323,15 @@ void PeerTransport::on_inbound_frame(const std::shared_ptr<Inbound>& in, wire::F
       return refuse("node " + to_string(hello->node) + " is not a configured peer of node " +
                     to_string(options_.self));
     }
+    if (Status s = check_peer(hello->node, hello->storage_id); !s.ok()) {
+      log_.error("peer.data_lost").u("peer", hello->node.value()).s("remote", conn.remote()).s("error", s.message());
+      conn.close_with_error(s.message());
+      return;
+    }
     in->hello = true;
     in->peer = hello->node;
     conn.send(wire::encode(wire::Frame(wire::Hello{wire::kProtocolVersion, wire::Role::peer, options_.self,
-                                                    options_.cluster})));
+                                                    options_.cluster, options_.storage_id})));
     log_.debug("peer.accepted").u("peer", in->peer.value()).s("remote", conn.remote());
     return;
   }

@@ -63,6 +63,11 @@ struct PeerTransportOptions {
   std::size_t queue_frames_max = 4096;
   std::size_t queue_bytes_max = 64u << 20;
   FrameConnectionOptions connection;
+  // This node's storage id, sent in every Hello (identity.h).
+  std::uint64_t storage_id = 0;
+  // Judges a peer's storage id on every handshake, both ways: a status
+  // that is not ok refuses the peer with its message. Unset: all pass.
+  std::function<Status(NodeId peer, std::uint64_t storage_id)> check_peer;
 };
 
 struct PeerStats {
@@ -119,6 +124,9 @@ class PeerTransport {
   void on_link_closed(Link& link, const std::string& reason);
   void schedule_redial(Link& link);
   void flush_pending(Link& link);
+  Status check_peer(NodeId peer, std::uint64_t storage_id) const {
+    return options_.check_peer ? options_.check_peer(peer, storage_id) : Status{};
+  }
 
   boost::asio::io_context& loop_;
   PeerTransportOptions options_;

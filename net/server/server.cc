@@ -43,6 +43,18 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   auto store = storage::RocksStore::open(config.data_dir);
   if (!store.ok()) return fail(Stage::store, store.status());
   server->store_ = std::move(store).value();
+  // Seeds election timeouts, id bases and a new store's storage id: any
+  // entropy will do outside core/.
+  std::random_device entropy;
+  auto draw = [&entropy] { return (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy(); };
+  std::uint64_t fresh_storage_id = draw();
+  while (fresh_storage_id == 0) fresh_storage_id = draw();
+  auto identity = claim_identity(*server->store_, config.id, config.cluster, fresh_storage_id);
+  if (!identity.ok()) return fail(Stage::store, identity.status());
+  server->identity_ = *identity;
+  auto peer_storage = PeerStorageIds::load(*server->store_);
+  if (!peer_storage.ok()) return fail(Stage::store, peer_storage.status());
+  server->peer_storage_ = std::move(peer_storage).value();
 
   NodeHostOptions options;
   options.broker.raft.self = config.id;
@@ -54,9 +66,7 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   // configuration (Raft never campaigns without one).
   if (!config.join) options.voters = voters_of(config);
   options.tick_interval = config.tick;
-  // Seeds election timeouts and id bases: any entropy will do outside core/.
-  std::random_device entropy;
-  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+  const std::uint64_t seed = draw();
   auto host = NodeHost::open(loop, *server->store_, options, log, Rng(seed));
   if (!host.ok()) return fail(Stage::store, host.status());
   server->host_ = std::move(host).value();
@@ -66,6 +76,10 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   peer_options.cluster = config.cluster;
   peer_options.connection.queue_frames_max = peer_options.queue_frames_max;
   peer_options.connection.queue_bytes_max = peer_options.queue_bytes_max;
+  peer_options.storage_id = server->identity_.storage_id;
+  peer_options.check_peer = [s = server.get()](NodeId peer, std::uint64_t storage_id) {
+    return s->peer_storage_.check(*s->store_, peer, storage_id);
+  };
   NodeHost* h = server->host_.get();
   server->transport_ = std::make_unique<PeerTransport>(
       loop, peer_options, log, [h](NodeId from, Envelope<node::Message> e) { h->step_peer(from, std::move(e.message)); });

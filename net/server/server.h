@@ -25,6 +25,7 @@
 
 #include "net/http/gateway.h"
 #include "net/metrics/metrics.h"
+#include "net/server/identity.h"
 #include "net/server/client_server.h"
 #include "net/server/config.h"
 #include "net/server/node_host.h"
@@ -72,6 +73,7 @@ class Server {
   http::Health health() const;
   storage::RocksStore& store() { return *store_; }
   const ServerConfig& config() const { return config_; }
+  const StoreIdentity& identity() const { return identity_; }
   const std::map<NodeId, PeerAddress>& peer_addresses() const { return peer_addresses_; }
 
  private:
@@ -88,6 +90,8 @@ class Server {
   Logger& log_;
   std::map<NodeId, PeerAddress> peer_addresses_;
   std::unique_ptr<storage::RocksStore> store_;
+  StoreIdentity identity_;       // whose data store_ holds
+  PeerStorageIds peer_storage_;  // the storage ids peers had
   std::unique_ptr<NodeHost> host_;
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<ClientServer> clients_;

@@ -528,7 +528,7 @@ node::Message get_message(Budget& budget, s::Message::Reader r) {
 }
 
 Hello get_hello(Budget& budget, s::Hello::Reader r) {
-  Hello hello{r.getVersion(), get(r.getRole()), NodeId(r.getNode()), get(budget, r.getCluster())};
+  Hello hello{r.getVersion(), get(r.getRole()), NodeId(r.getNode()), get(budget, r.getCluster()), r.getStorageId()};
   if (hello.version != kProtocolVersion) {
     fail("protocol version " + std::to_string(hello.version) + " is not supported; this node speaks version " +
          std::to_string(kProtocolVersion));

@@ -19,7 +19,7 @@ namespace {
 #define SLUICE_WIRE_ALTERNATIVES(V, n) \
   static_assert(std::variant_size_v<V> == (n), #V " changed: carry the change in sluice.capnp, encode.cc and decode.cc")
 
-SLUICE_WIRE_FIELDS(Hello, 4);
+SLUICE_WIRE_FIELDS(Hello, 5);
 SLUICE_WIRE_FIELDS(ErrorFrame, 1);
 SLUICE_WIRE_FIELDS(Envelope<node::Message>, 4);
 SLUICE_WIRE_ALTERNATIVES(Frame, 3);
@@ -707,6 +707,7 @@ void encode_frame(const Frame& frame, schema::Frame::Builder out) {
                    o.setRole(to_wire(m.role));
                    o.setNode(m.node.value());
                    o.setCluster(text(m.cluster));
+                   o.setStorageId(m.storage_id);
                  },
                  [&](const ErrorFrame& m) { out.initError().setMessage(text(m.message)); },
                  [&](const Envelope<node::Message>& m) {

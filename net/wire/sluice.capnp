@@ -47,6 +47,8 @@ struct Hello {
   role @1 :Role;
   node @2 :UInt64;      # peers: the sender's node id (not 0); clients: 0
   cluster @3 :Text;     # a connection across clusters is refused
+  storageId @4 :UInt64; # peers: the sender's data directory, drawn when it was created (0: unknown).
+                        # A peer that comes back with another one lost its data, and is refused.
 }
 
 # Sent just before the sender closes the connection because of bad input.

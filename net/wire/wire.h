@@ -37,6 +37,10 @@ struct Hello {
   Role role = Role::client;
   NodeId node;          // peers: the sender's id, never kNoNode; clients: kNoNode
   std::string cluster;  // the other side refuses a connection from another cluster
+  // Peers: the id drawn when the sender's data directory was created; 0
+  // from clients (and from builds before it existed). A peer that answers
+  // with another id than before lost its data and is refused.
+  std::uint64_t storage_id = 0;
 };
 
 // Sent just before closing a connection because of bad input.

@@ -41,7 +41,7 @@ std::vector<std::pair<std::string, wire::Frame>> frames() {
   broker::Delivery delivery{stored(), 99, 1, Timestamp{5}, Timestamp{30}, "", ""};
 
   return {
-      {"hello_peer", wire::Hello{wire::kProtocolVersion, wire::Role::peer, NodeId(2), "prod"}},
+      {"hello_peer", wire::Hello{wire::kProtocolVersion, wire::Role::peer, NodeId(2), "prod", 0x5eed}},
       {"hello_client", wire::Hello{wire::kProtocolVersion, wire::Role::client, kNoNode, "prod"}},
       {"error", wire::ErrorFrame{"frame of 1 GiB is over the limit"}},
       {"raft_vote", envelope(raft::Message(raft::VoteRequest{Term(5), LogIndex(7), Term(4), true, false}))},

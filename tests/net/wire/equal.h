@@ -75,7 +75,7 @@ SLUICE_TEST_EQ(Envelope<node::Message>, m.group, m.from, m.to, m.message)
 }  // namespace sluice
 
 namespace sluice::wire {
-SLUICE_TEST_EQ(Hello, m.version, m.role, m.node, m.cluster)
+SLUICE_TEST_EQ(Hello, m.version, m.role, m.node, m.cluster, m.storage_id)
 SLUICE_TEST_EQ(ErrorFrame, m.message)
 }  // namespace sluice::wire
 

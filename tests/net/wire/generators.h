@@ -320,6 +320,7 @@ inline rc::Gen<Hello> gen_hello() {
     hello.role = *rc::gen::element(Role::peer, Role::client);
     hello.node = hello.role == Role::peer ? NodeId(*rc::gen::inRange<std::uint64_t>(1, 1u << 20)) : kNoNode;
     hello.cluster = *gen_bytes();
+    if (hello.role == Role::peer) hello.storage_id = *rc::gen::arbitrary<std::uint64_t>();
     return hello;
   });
 }
