@@ -114,7 +114,7 @@ void PeerTransport::send(const Envelope<node::Message>& envelope) {
   }
   Link& link = *it->second;
   std::string frame = wire::encode(wire::Frame(envelope));
-  if (link.conn != nullptr) {
+  if (link.conn != nullptr && link.handshaken) {
     if (link.conn->send(std::move(frame)) == FrameConnection::Queued::ok) {
       ++stats_.frames_sent;
     } else {
@@ -195,6 +195,9 @@ void PeerTransport::on_connected(Link& link, tcp::socket socket) {
                      link.failures = 0;
                      ++stats_.connects;
                      log_.info("peer.connected").u("peer", link.peer.value()).s("address", link.address.text());
+                     // Only now: a peer that is not who it should be (another
+                     // node, or one that lost its data) gets nothing of ours.
+                     flush_pending(link);
                    },
                    [&](wire::ErrorFrame& error) {
                      log_.error("peer.refused")
@@ -216,7 +219,6 @@ void PeerTransport::on_connected(Link& link, tcp::socket socket) {
   link.conn->start(std::move(handlers));
   link.conn->send(wire::encode(wire::Frame(wire::Hello{wire::kProtocolVersion, wire::Role::peer, options_.self,
                                                         options_.cluster, options_.storage_id})));
-  flush_pending(link);
 }
 
 void PeerTransport::flush_pending(Link& link) {
