@@ -27,21 +27,8 @@ using broker::testing::MemKv;
 class Harness {
  public:
   explicit Harness(int nodes, std::uint64_t compact_every = 0) : compact_every_(compact_every) {
-    raft::VoterSet voters;
-    for (int i = 1; i <= nodes; ++i) voters.insert(NodeId(i));
-    voters_ = voters;
-    for (int i = 1; i <= nodes; ++i) {
-      const NodeId id(i);
-      auto& slot = slots_[id];
-      slot.store = std::make_unique<MemKv>();
-      slot.env = std::make_unique<Env>(this, id);
-      BrokerOptions o;
-      o.raft.self = id;
-      o.compact_every = compact_every_;
-      auto opened = BrokerNode::open(o, voters, *slot.store, Rng(1000 + i));
-      EXPECT_TRUE(opened.ok());
-      slot.node = std::move(opened.value());
-    }
+    for (int i = 1; i <= nodes; ++i) voters_.insert(NodeId(i));
+    for (NodeId id : voters_) add_empty(id, voters_, 1000);
   }
 
   BrokerNode& node(NodeId id) { return *slots_.at(id).node; }
@@ -49,29 +36,14 @@ class Harness {
   // Stops a node and opens it again from what its store holds: everything
   // it kept only in memory is gone.
   void restart(NodeId id) {
-    auto& slot = slots_.at(id);
-    slot.node.reset();
-    BrokerOptions o;
-    o.raft.self = id;
-    o.compact_every = compact_every_;
-    auto opened = BrokerNode::open(o, voters_, *slot.store, Rng(2000 + id.value()));
-    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-    slot.node = std::move(opened.value());
+    slots_.at(id).node.reset();
+    open(id, voters_, 2000);
   }
 
   // Starts an empty node that bootstraps nothing: it waits for a leader
   // that added it to bring the configuration (sluiced --join).
-  void join(NodeId id) {
-    auto& slot = slots_[id];
-    slot.store = std::make_unique<MemKv>();
-    slot.env = std::make_unique<Env>(this, id);
-    BrokerOptions o;
-    o.raft.self = id;
-    o.compact_every = compact_every_;
-    auto opened = BrokerNode::open(o, raft::VoterSet{}, *slot.store, Rng(1000 + id.value()));
-    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-    slot.node = std::move(opened.value());
-  }
+  void join(NodeId id) { add_empty(id, raft::VoterSet{}, 1000); }
+
   std::vector<Message>& inbox(NodeId client) { return inboxes_[client]; }
   Timestamp now() const { return now_; }
 
@@ -175,6 +147,23 @@ class Harness {
     std::unique_ptr<Env> env;
     std::unique_ptr<BrokerNode> node;
   };
+
+  void add_empty(NodeId id, const raft::VoterSet& voters, std::uint64_t seed_base) {
+    auto& slot = slots_[id];
+    slot.store = std::make_unique<MemKv>();
+    slot.env = std::make_unique<Env>(this, id);
+    open(id, voters, seed_base);
+  }
+  // Opens node `id` on its slot's store (seeded seed_base + id).
+  void open(NodeId id, const raft::VoterSet& voters, std::uint64_t seed_base) {
+    auto& slot = slots_.at(id);
+    BrokerOptions o;
+    o.raft.self = id;
+    o.compact_every = compact_every_;
+    auto opened = BrokerNode::open(o, voters, *slot.store, Rng(seed_base + id.value()));
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    slot.node = std::move(opened.value());
+  }
 
   // Delivers everything in flight and completes every persist, in order.
   void settle() {
