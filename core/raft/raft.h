@@ -180,7 +180,10 @@ class Node {
   Term last_term() const { return term_at(last_index()); }
   Term term_at(LogIndex index) const;
   const LogEntry& entry(LogIndex index) const;
+  // The latest configuration in the log (it takes effect when appended).
   const JointConfig& config() const { return config_; }
+  // The latest committed one: a change in it can no longer be undone.
+  JointConfig committed_config() const { return config_as_of(commit_); }
   // The latest configuration is committed: no membership change under way
   // as far as this node knows.
   bool config_committed() const { return config_index() <= commit_; }

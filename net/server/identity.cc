@@ -83,8 +83,9 @@ Status PeerStorageIds::check(KvStore& store, NodeId peer, std::uint64_t storage_
                   "node " + to_string(peer) + " came back with another data directory (storage id " + hex(storage_id) +
                       ", before " + hex(it->second) +
                       "): it lost its data, and a node that forgot its votes and the entries it acknowledged must "
-                      "not rejoin under its old id; replace it: sluice cluster remove " +
-                      to_string(peer) + ", then start it empty with --join under a new id and sluice cluster add it");
+                      "not rejoin as the member it was; take it out and back in: sluice cluster remove " +
+                      to_string(peer) + ", start it empty with --join, then sluice cluster add " + to_string(peer) +
+                      " HOST:PORT");
   }
   std::string value;
   put_u64_be(value, storage_id);
@@ -92,6 +93,15 @@ Status PeerStorageIds::check(KvStore& store, NodeId peer, std::uint64_t storage_
   batch.put(Keyspace::meta, peer_key(peer), value);
   if (Status s = store.write(batch, WriteOptions{true}); !s.ok()) return s;
   seen_[peer] = storage_id;
+  return {};
+}
+
+Status PeerStorageIds::forget(KvStore& store, NodeId peer) {
+  if (!seen_.contains(peer)) return {};
+  WriteBatch batch;
+  batch.erase(Keyspace::meta, peer_key(peer));
+  if (Status s = store.write(batch, WriteOptions{true}); !s.ok()) return s;
+  seen_.erase(peer);
   return {};
 }
 

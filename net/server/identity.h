@@ -10,8 +10,10 @@
 //    Each data directory draws a storage id when it is created and peers
 //    send it in their Hello; a node remembers (durably) the storage id each
 //    peer had, and refuses a peer that comes back with another one. Such a
-//    node is replaced instead: removed, and added under a new id
-//    (docs/operations.md, "A node that lost its data").
+//    node is taken out of the cluster and added back as a new member, empty
+//    (under its old id or a new one), and catches up by snapshot; a removal
+//    drops the storage id its peers remembered (docs/operations.md, "A node
+//    that lost its data").
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,10 @@ class PeerStorageIds {
   // remembered, synced). invalid_argument with the whole story when it
   // changed. An id of 0 (a build before storage ids) is not checked.
   Status check(KvStore& store, NodeId peer, std::uint64_t storage_id);
+  // A node removed from the cluster may come back under its id with a new
+  // disk, as a new member: its old storage id is dropped (synced).
+  Status forget(KvStore& store, NodeId peer);
+
   std::optional<std::uint64_t> recall(NodeId peer) const;
 
  private:

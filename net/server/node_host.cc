@@ -124,6 +124,14 @@ void NodeHost::sync_peer_addresses() {
 
 void NodeHost::watch_role() {
   sync_peer_addresses();
+  // Committed: an appended removal may still be truncated away.
+  const raft::VoterSet voters = node_->raft().committed_config().all_voters();
+  if (voters != last_voters_) {
+    for (NodeId id : last_voters_) {
+      if (!voters.contains(id) && id != node_->raft().id() && on_voter_removed_) on_voter_removed_(id);
+    }
+    last_voters_ = voters;
+  }
   const raft::Node& r = node_->raft();
   if (r.role() != last_role_ || r.leader() != last_leader_ || r.term() != last_term_) {
     // Candidates come and go on every lost election; the lines worth

@@ -77,6 +77,9 @@ class NodeHost final : public Environment<node::Message>, public ClientHub {
   void on_poisoned(std::function<void(const std::string& why)> callback) { on_poisoned_ = std::move(callback); }
   // Called on the loop after each storage round (latency histograms).
   void on_storage_round(std::function<void(const StorageRound&)> callback) { on_round_ = std::move(callback); }
+  // A voter left the configuration (a membership change that removed it
+  // was applied here).
+  void on_voter_removed(std::function<void(NodeId)> callback) { on_voter_removed_ = std::move(callback); }
 
   // Starts ticking.
   void start();
@@ -126,6 +129,7 @@ class NodeHost final : public Environment<node::Message>, public ClientHub {
   PeerTransport* transport_ = nullptr;
   std::function<void(const std::string&)> on_poisoned_;
   std::function<void(const StorageRound&)> on_round_;
+  std::function<void(NodeId)> on_voter_removed_;
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::time_point next_tick_;
   std::map<NodeId, ClientSink*> clients_;
@@ -136,6 +140,7 @@ class NodeHost final : public Environment<node::Message>, public ClientHub {
   std::uint64_t writes_submitted_ = 0;
   std::uint64_t requests_submitted_ = 0;
   std::map<NodeId, std::string> peer_addresses_;  // the configuration's, as last handed to the transport
+  raft::VoterSet last_voters_;                    // every voter of the configuration, as last seen
   // For the role-change log line.
   raft::Role last_role_ = raft::Role::follower;
   NodeId last_leader_;

@@ -100,6 +100,15 @@ std::variant<std::unique_ptr<Server>, Server::OpenError> Server::open(boost::asi
   Server* s = server.get();
   server->node_metrics_ = std::make_unique<NodeMetrics>(server->registry_, *server);
   server->host_->on_storage_round([s](const StorageRound& round) { s->node_metrics_->on_storage_round(round); });
+  // A removed node may come back under its id with a new disk, as a new
+  // member (sluice cluster add): its old storage id no longer binds it.
+  server->host_->on_voter_removed([s](NodeId id) {
+    if (Status st = s->peer_storage_.forget(*s->store_, id); !st.ok()) {
+      s->log_.error("peer.forget_failed").u("peer", id.value()).s("error", st.to_string());
+    } else {
+      s->log_.info("peer.removed").u("peer", id.value());
+    }
+  });
   http::GatewayOptions gateway_options;
   gateway_options.rest.limits = options.broker.limits;
   // A JSON request carries a body as text or base64 (4/3 of it), and a send

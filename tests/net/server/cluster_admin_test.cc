@@ -8,9 +8,6 @@
 // duration.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "tests/net/server/process_cluster.h"
@@ -36,29 +33,12 @@ using testing::TempDir;
 constexpr int kSnapshotEvery = 20;
 constexpr int kPublishes = 60;
 
-struct Cli {
-  int exit_code = -1;
-  std::string out;
+struct Cli : testing::Cli {
   json value() const { return json::parse(out, nullptr, false); }
 };
 
-// The sluice CLI against the nodes at `indexes`, JSON output; stdout is
-// captured, stderr goes to the test's output.
 Cli sluice(ProcessCluster& cluster, const std::vector<std::size_t>& indexes, const std::string& command) {
-  std::string servers;
-  for (std::size_t i : indexes) {
-    servers += (servers.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(cluster.node(i).client_port);
-  }
-  const std::string line =
-      std::string(SLUICE_BINARY) + " -o json --cluster it --timeout 20s -s " + servers + " " + command;
-  Cli result;
-  FILE* pipe = ::popen(line.c_str(), "r");
-  SLUICE_ASSERT(pipe != nullptr, "popen failed");
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) result.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return Cli{testing::run_cli(SLUICE_BINARY, cluster, indexes, command)};
 }
 
 void publish(std::uint16_t http_port, int seq) {

@@ -20,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -414,6 +416,31 @@ inline bool eventually(const std::function<bool()>& condition,
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+// What the sluice CLI printed (-o json) and its exit code.
+struct Cli {
+  int exit_code = -1;
+  std::string out;
+};
+
+// The sluice CLI (`binary`) against the nodes at `indexes` of `cluster`,
+// JSON output; stdout is captured, stderr goes to the test's output.
+inline Cli run_cli(const std::string& binary, ProcessCluster& cluster, const std::vector<std::size_t>& indexes,
+                   const std::string& command) {
+  std::string servers;
+  for (std::size_t i : indexes) {
+    servers += (servers.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(cluster.node(i).client_port);
+  }
+  const std::string line = binary + " -o json --cluster it --timeout 20s -s " + servers + " " + command;
+  Cli result;
+  FILE* pipe = ::popen(line.c_str(), "r");
+  SLUICE_ASSERT(pipe != nullptr, "popen failed");
+  std::array<char, 4096> buffer{};
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) result.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
 }
 
 }  // namespace sluice::testing

@@ -7,10 +7,10 @@
 // what was acknowledged while it was down from its own applied state, and
 // takes writes again.
 //
-// Not an empty disk under the same id: a Raft server that forgot its log
-// and votes must not rejoin as itself (it could vote twice in a term, or
-// help elect a leader that lacks committed entries); it is removed and
-// replaced under a new id, as sim/raftkv/replacer.h does.
+// Not an empty disk: a Raft server that forgot its log and votes must not
+// rejoin as the member it was (it could vote twice in a term, or help
+// elect a leader that lacks committed entries); its peers refuse it until
+// it is removed and added back as a new member (data_loss_test.cc).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
